@@ -1,0 +1,142 @@
+from django.db import models
+
+from costlens.accounts.models import Organization
+
+UNATTRIBUTED = "(unattributed)"
+
+# Latency histogram: upper edges in ms of fixed buckets; the last bucket is open-ended.
+# p50/p95 are read off these buckets (approximate, documented in docs/decisions.md).
+LATENCY_EDGES_MS = (50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000, 20000, 40000)
+LATENCY_BUCKETS = len(LATENCY_EDGES_MS) + 1
+
+
+class Event(models.Model):
+    """One LLM call attempt, as ingested (API.md §1). Money in integer nano-USD.
+
+    Missing optional strings are stored as "" (customer as "(unattributed)"); the API shows null.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=False)
+    event_id = models.CharField(max_length=128)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+    model_raw = models.CharField(max_length=200)
+    model = models.CharField(max_length=200)
+    provider = models.CharField(max_length=64, default="")
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    customer = models.CharField(max_length=200, default=UNATTRIBUTED)
+    feature = models.CharField(max_length=200, default="")
+    route = models.CharField(max_length=200, default="")
+    request_id = models.CharField(max_length=128)
+    attempt = models.IntegerField(default=1)
+    fallback_reason = models.CharField(max_length=64, default="")
+    is_error = models.BooleanField(default=False)
+    latency_ms = models.FloatField(null=True)
+    router_confidence = models.FloatField(null=True)
+    quality_score = models.FloatField(null=True)
+    shadow = models.BooleanField(default=False)
+    superseded = models.BooleanField(default=False)
+    unpriced = models.BooleanField(default=False)
+    # cost_nanos is the billed cost: the client's cost_usd when sent, else the computed one.
+    cost_nanos = models.BigIntegerField(default=0)
+    computed_cost_nanos = models.BigIntegerField(default=0)
+    client_cost_nanos = models.BigIntegerField(null=True)
+    baseline_cost_nanos = models.BigIntegerField(default=0)
+    revenue_nanos = models.BigIntegerField(default=0)
+    metadata = models.JSONField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "event_id"], name="uniq_event_org_event_id")]
+        indexes = [
+            models.Index(fields=["org", "timestamp"], name="event_org_ts"),
+            models.Index(fields=["org", "request_id"], name="event_org_request"),
+            models.Index(fields=["org", "model"], name="event_org_model"),
+        ]
+
+
+class DirtyBucket(models.Model):
+    """An (org, hour) whose rollup rows must be recomputed from raw events.
+
+    Writers upsert with ON CONFLICT DO UPDATE (bumping `generation`), which row-locks it, so
+    a rollup worker claiming with SKIP LOCKED never loses an event committed after its snapshot.
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=False)
+    hour = models.DateTimeField()
+    generation = models.BigIntegerField(default=1)
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "hour"], name="uniq_dirty_org_hour")]
+
+
+class RollupWatermark(models.Model):
+    """`as_of`: every event received before it is reflected in the org's rollups."""
+
+    org = models.OneToOneField(Organization, on_delete=models.CASCADE, primary_key=True)
+    as_of = models.DateTimeField()
+
+
+class RollupBase(models.Model):
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=False)
+    bucket = models.DateTimeField()
+    customer = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    model = models.CharField(max_length=200)
+    route = models.CharField(max_length=200)
+    provider = models.CharField(max_length=64)
+
+    events = models.BigIntegerField(default=0)
+    requests = models.BigIntegerField(default=0)
+    fallbacks = models.BigIntegerField(default=0)
+    superseded = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    unpriced_events = models.BigIntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cache_read_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
+    reasoning_tokens = models.BigIntegerField(default=0)
+    cost_nanos = models.BigIntegerField(default=0)
+    shadow_cost_nanos = models.BigIntegerField(default=0)
+    wasted_cost_nanos = models.BigIntegerField(default=0)
+    baseline_cost_nanos = models.BigIntegerField(default=0)
+    revenue_nanos = models.BigIntegerField(default=0)
+    quality_sum = models.FloatField(default=0)
+    quality_count = models.BigIntegerField(default=0)
+    latency_sum = models.FloatField(default=0)
+    latency_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+def _add_latency_histogram(cls: type[models.Model]) -> None:
+    for i in range(LATENCY_BUCKETS):
+        cls.add_to_class(f"lat_b{i}", models.BigIntegerField(default=0))
+
+
+class HourlyRollup(RollupBase):
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "bucket"], name="hourly_org_bucket"),
+            models.Index(fields=["org", "customer", "bucket"], name="hourly_org_customer"),
+            models.Index(fields=["org", "route", "bucket"], name="hourly_org_route"),
+        ]
+
+
+class DailyRollup(RollupBase):
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "bucket"], name="daily_org_bucket"),
+            models.Index(fields=["org", "customer", "bucket"], name="daily_org_customer"),
+            models.Index(fields=["org", "route", "bucket"], name="daily_org_route"),
+        ]
+
+
+_add_latency_histogram(HourlyRollup)
+_add_latency_histogram(DailyRollup)

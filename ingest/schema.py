@@ -1,0 +1,292 @@
+"""Validation of usage events (API.md §1) into plain dataclasses.
+
+Hand-written for speed: a 1,000-event batch validates in a few milliseconds. Every problem is
+reported as {field: [message]}; one bad event never affects the others.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import orjson
+
+from costlens.money import parse_usd, usd_to_nanos
+
+MAX_TOKENS = 10**12
+MAX_ATTEMPT = 1000
+MAX_USD = Decimal("1000000000")
+MAX_LATENCY_MS = 86_400_000 * 7
+MAX_METADATA_BYTES = 4096
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+FIELDS = frozenset(
+    {
+        "event_id",
+        "timestamp",
+        "model",
+        "provider",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "customer_id",
+        "feature",
+        "route",
+        "request_id",
+        "attempt",
+        "fallback_reason",
+        "status",
+        "latency_ms",
+        "router_confidence",
+        "quality_score",
+        "shadow",
+        "cost_usd",
+        "revenue_usd",
+        "metadata",
+    }
+)
+
+
+@dataclass(slots=True)
+class ValidEvent:
+    event_id: str
+    timestamp: datetime
+    model: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    customer: str | None
+    feature: str
+    route: str
+    request_id: str
+    attempt: int
+    fallback_reason: str
+    is_error: bool
+    latency_ms: float | None
+    router_confidence: float | None
+    quality_score: float | None
+    shadow: bool
+    client_cost_nanos: int | None
+    revenue_nanos: int
+    metadata: dict | None
+
+
+class _Errors(dict):
+    def add(self, field: str, message: str) -> None:
+        self.setdefault(field, []).append(message)
+
+
+def _string(raw: dict, field: str, errors: _Errors, *, max_len: int, required: bool = False) -> str:
+    value = raw.get(field)
+    if value is None:
+        if required:
+            errors.add(field, "is required")
+        return ""
+    if not isinstance(value, str):
+        errors.add(field, "must be a string")
+        return ""
+    if required and not value:
+        errors.add(field, f"must be 1 to {max_len} characters")
+        return ""
+    if len(value) > max_len:
+        errors.add(field, f"must be at most {max_len} characters")
+        return ""
+    if "\x00" in value:
+        errors.add(field, "must not contain NUL characters")
+        return ""
+    return value
+
+
+def _count(
+    raw: dict,
+    field: str,
+    errors: _Errors,
+    *,
+    required: bool = False,
+    minimum: int = 0,
+    maximum: int = MAX_TOKENS,
+    default: int = 0,
+) -> int:
+    value = raw.get(field)
+    if value is None:
+        if required:
+            errors.add(field, "is required")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer() and minimum <= value <= maximum:
+            return int(value)
+        errors.add(field, "must be an integer")
+        return default
+    if value < minimum:
+        errors.add(field, f"must be at least {minimum}")
+        return default
+    if value > maximum:
+        errors.add(field, f"must be at most {maximum}")
+        return default
+    return value
+
+
+def _number(raw: dict, field: str, errors: _Errors, *, lo: float, hi: float) -> float | None:
+    value = raw.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        errors.add(field, "must be a number")
+        return None
+    value = float(value)
+    if not math.isfinite(value) or value < lo or value > hi:
+        errors.add(field, f"must be between {lo:g} and {hi:g}")
+        return None
+    return value
+
+
+def _money(raw: dict, field: str, errors: _Errors) -> int | None:
+    value = raw.get(field)
+    if value is None:
+        return None
+    try:
+        amount = parse_usd(value)
+    except ValueError as exc:
+        errors.add(field, str(exc))
+        return None
+    if amount < 0:
+        errors.add(field, "must be at least 0")
+        return None
+    if amount > MAX_USD:
+        errors.add(field, f"must be at most {MAX_USD}")
+        return None
+    return usd_to_nanos(amount)
+
+
+def _timestamp(raw: dict, errors: _Errors, now: datetime) -> datetime | None:
+    value = raw.get("timestamp")
+    if value is None:
+        errors.add("timestamp", "is required")
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        errors.add("timestamp", "must be an RFC 3339 string")
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        errors.add("timestamp", "must be an RFC 3339 date-time like 2026-04-01T12:00:00Z")
+        return None
+    if ts.tzinfo is None or "T" not in value.upper():
+        errors.add("timestamp", "must be an RFC 3339 date-time with a UTC offset (Z or +hh:mm)")
+        return None
+    try:
+        ts = ts.astimezone(UTC)
+    except (OverflowError, ValueError):
+        errors.add("timestamp", "is out of range")
+        return None
+    if ts > now + FUTURE_TOLERANCE:
+        errors.add("timestamp", "must not be more than 5 minutes in the future")
+        return None
+    return ts
+
+
+def _metadata(raw: dict, errors: _Errors) -> dict | None:
+    value = raw.get("metadata")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.add("metadata", "must be an object")
+        return None
+    for key, item in value.items():
+        if not isinstance(item, str | int | float | bool):
+            errors.add("metadata", f"value of {key[:50]!r} must be a string, number or boolean")
+            return None
+        if (isinstance(item, str) and "\x00" in item) or "\x00" in key:
+            errors.add("metadata", "must not contain NUL characters")
+            return None
+        if isinstance(item, float) and not math.isfinite(item):
+            errors.add("metadata", f"value of {key[:50]!r} must be finite")
+            return None
+    if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+        errors.add("metadata", f"must be at most {MAX_METADATA_BYTES} bytes serialized")
+        return None
+    return value
+
+
+def validate_event(raw: object, now: datetime) -> tuple[ValidEvent | None, dict[str, list[str]] | None]:
+    """Returns (event, None) or (None, errors)."""
+    if not isinstance(raw, dict):
+        return None, {"event": ["must be a JSON object"]}
+    errors = _Errors()
+    for key in raw.keys() - FIELDS:
+        errors.add(str(key)[:100], "unknown field (put free-form keys in metadata)")
+
+    event_id = _string(raw, "event_id", errors, max_len=128, required=True)
+    timestamp = _timestamp(raw, errors, now)
+    model = _string(raw, "model", errors, max_len=200, required=True)
+    provider = _string(raw, "provider", errors, max_len=64)
+    input_tokens = _count(raw, "input_tokens", errors, required=True)
+    output_tokens = _count(raw, "output_tokens", errors, required=True)
+    cache_read = _count(raw, "cache_read_tokens", errors)
+    cache_write = _count(raw, "cache_write_tokens", errors)
+    reasoning = _count(raw, "reasoning_tokens", errors)
+    if cache_read + cache_write > input_tokens and "input_tokens" not in errors:
+        errors.add("cache_read_tokens", "cache_read_tokens + cache_write_tokens must not exceed input_tokens")
+    if reasoning > output_tokens and "output_tokens" not in errors:
+        errors.add("reasoning_tokens", "must not exceed output_tokens")
+    customer = _string(raw, "customer_id", errors, max_len=200)
+    feature = _string(raw, "feature", errors, max_len=200)
+    route = _string(raw, "route", errors, max_len=200)
+    request_id = _string(raw, "request_id", errors, max_len=128)
+    attempt = _count(raw, "attempt", errors, minimum=1, maximum=MAX_ATTEMPT, default=1)
+    fallback_reason = _string(raw, "fallback_reason", errors, max_len=64)
+    status = raw.get("status", "success")
+    if status is None:
+        status = "success"
+    if status not in ("success", "error"):
+        errors.add("status", 'must be "success" or "error"')
+    latency = _number(raw, "latency_ms", errors, lo=0, hi=MAX_LATENCY_MS)
+    confidence = _number(raw, "router_confidence", errors, lo=0, hi=1)
+    quality = _number(raw, "quality_score", errors, lo=0, hi=1)
+    shadow = raw.get("shadow", False)
+    if shadow is None:
+        shadow = False
+    if not isinstance(shadow, bool):
+        errors.add("shadow", "must be true or false")
+    cost = _money(raw, "cost_usd", errors)
+    revenue = _money(raw, "revenue_usd", errors)
+    metadata = _metadata(raw, errors)
+
+    if errors:
+        return None, dict(errors)
+    assert timestamp is not None
+    return (
+        ValidEvent(
+            event_id=event_id,
+            timestamp=timestamp,
+            model=model,
+            provider=provider,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            reasoning_tokens=reasoning,
+            customer=customer or None,
+            feature=feature,
+            route=route,
+            request_id=request_id or event_id,
+            attempt=attempt,
+            fallback_reason=fallback_reason,
+            is_error=status == "error",
+            latency_ms=latency,
+            router_confidence=confidence,
+            quality_score=quality,
+            shadow=shadow,
+            client_cost_nanos=cost,
+            revenue_nanos=revenue or 0,
+            metadata=metadata,
+        ),
+        None,
+    )

@@ -1,0 +1,99 @@
+"""Shared fixtures: the personas (acme with fran and eli, globex for isolation) and API clients.
+
+Tests run against the real PostgreSQL at DATABASE_URL; SQLite is refused.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from costlens.accounts.services import api_key_create, organization_create, user_create
+from ingest.services import known_customers, known_routes
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            f"Tests need PostgreSQL (DATABASE_URL=postgres://...); got {engine}. Run them with `make test`."
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    known_customers.clear()
+    known_routes.clear()
+    cache.clear()
+    yield
+    known_customers.clear()
+    known_routes.clear()
+
+
+@pytest.fixture
+def acme(db):
+    return organization_create(name="Acme AI", slug="acme")
+
+
+@pytest.fixture
+def globex(db):
+    return organization_create(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def fran(acme):
+    """Finance user, admin of acme."""
+    return user_create(email="fran@acme.test", org=acme, password="fran-pass-123", admin=True)
+
+
+@pytest.fixture
+def eli(acme):
+    """Engineer, viewer of acme."""
+    return user_create(email="eli@acme.test", org=acme, password="eli-pass-123", admin=False)
+
+
+class JsonClient(APIClient):
+    """An API client bound to one key; post_events sends a raw {"events": [...]} body."""
+
+    def post_events(self, events, **extra):
+        return self.post(
+            "/api/v1/events", orjson.dumps({"events": events}), content_type="application/json", **extra
+        )
+
+
+def _client_for(org) -> JsonClient:
+    client = JsonClient()
+    client.raw_key = api_key_create(org=org, name="tests").raw_key
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {client.raw_key}")
+    return client
+
+
+@pytest.fixture
+def acme_api(acme) -> JsonClient:
+    return _client_for(acme)
+
+
+@pytest.fixture
+def globex_api(globex) -> JsonClient:
+    return _client_for(globex)
+
+
+def make_event(n: int | str, **overrides) -> dict:
+    """A valid usage event; tests override what they exercise."""
+    event = {
+        "event_id": f"evt-{n}",
+        "timestamp": "2026-04-10T12:00:00Z",
+        "model": "claude-sonnet-4-6",
+        "input_tokens": 500,
+        "output_tokens": 200,
+    }
+    event.update(overrides)
+    return event
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
