@@ -1,0 +1,178 @@
+"""Rollups: recompute whole (org, hour) buckets from raw events, never increment.
+
+Late events, duplicates, repricing and retries all end exact after the next run, and a worker
+killed half-way leaves its claimed marks in place (the transaction rolls back) for the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from costlens.usage.models import (
+    LATENCY_BUCKETS,
+    LATENCY_EDGES_MS,
+    DailyRollup,
+    DirtyBucket,
+    HourlyRollup,
+    RollupWatermark,
+)
+
+DIMENSIONS = ("customer", "feature", "model", "route", "provider")
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+CLAIM_BATCH = 50
+
+
+def _latency_sql() -> list[tuple[str, str]]:
+    exprs = []
+    lower = None
+    for i in range(LATENCY_BUCKETS):
+        upper = LATENCY_EDGES_MS[i] if i < len(LATENCY_EDGES_MS) else None
+        conds = ["latency_ms IS NOT NULL"]
+        if lower is not None:
+            conds.append(f"latency_ms > {lower}")
+        if upper is not None:
+            conds.append(f"latency_ms <= {upper}")
+        exprs.append((f"lat_b{i}", f"SUM(CASE WHEN {' AND '.join(conds)} THEN 1 ELSE 0 END)"))
+        lower = upper
+    return exprs
+
+
+# (rollup column, aggregate over usage_event rows) — the one definition of every metric's sum.
+EVENT_AGGREGATES: list[tuple[str, str]] = [
+    ("events", "COUNT(*)"),
+    ("requests", "SUM(CASE WHEN NOT shadow AND attempt = 1 THEN 1 ELSE 0 END)"),
+    ("fallbacks", "SUM(CASE WHEN NOT shadow AND attempt = 2 THEN 1 ELSE 0 END)"),
+    ("superseded", "SUM(CASE WHEN superseded THEN 1 ELSE 0 END)"),
+    ("errors", "SUM(CASE WHEN is_error THEN 1 ELSE 0 END)"),
+    ("unpriced_events", "SUM(CASE WHEN unpriced THEN 1 ELSE 0 END)"),
+    ("input_tokens", "SUM(input_tokens)"),
+    ("output_tokens", "SUM(output_tokens)"),
+    ("cache_read_tokens", "SUM(cache_read_tokens)"),
+    ("cache_write_tokens", "SUM(cache_write_tokens)"),
+    ("reasoning_tokens", "SUM(reasoning_tokens)"),
+    ("cost_nanos", "SUM(cost_nanos)"),
+    ("shadow_cost_nanos", "SUM(CASE WHEN shadow THEN cost_nanos ELSE 0 END)"),
+    ("wasted_cost_nanos", "SUM(CASE WHEN superseded THEN cost_nanos ELSE 0 END)"),
+    (
+        "baseline_cost_nanos",
+        "SUM(CASE WHEN NOT shadow AND NOT superseded THEN baseline_cost_nanos ELSE 0 END)",
+    ),
+    ("revenue_nanos", "SUM(revenue_nanos)"),
+    ("quality_sum", "COALESCE(SUM(quality_score), 0)"),
+    ("quality_count", "COUNT(quality_score)"),
+    ("latency_sum", "COALESCE(SUM(latency_ms), 0)"),
+    ("latency_count", "COUNT(latency_ms)"),
+    *_latency_sql(),
+]
+METRIC_COLUMNS = [name for name, _ in EVENT_AGGREGATES]
+
+
+def _table(model) -> str:
+    return model._meta.db_table
+
+
+def recompute_hour(org_id: int, hour: datetime) -> None:
+    """Replace the hourly rows of one bucket with a fresh GROUP BY over its raw events."""
+    hourly = _table(HourlyRollup)
+    dims = ", ".join(DIMENSIONS)
+    cols = ", ".join(METRIC_COLUMNS)
+    aggs = ", ".join(expr for _, expr in EVENT_AGGREGATES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {hourly} WHERE org_id = %s AND bucket = %s", [org_id, hour])
+        cursor.execute(
+            f"""
+            INSERT INTO {hourly} (org_id, bucket, {dims}, {cols})
+            SELECT org_id, %s, {dims}, {aggs}
+            FROM usage_event
+            WHERE org_id = %s AND timestamp >= %s AND timestamp < %s
+            GROUP BY org_id, {dims}
+            """,
+            [hour, org_id, hour, hour + HOUR],
+        )
+
+
+def recompute_day(org_id: int, day: datetime) -> None:
+    """Replace the daily rows of one UTC day with the sum of its hourly rows."""
+    hourly, daily = _table(HourlyRollup), _table(DailyRollup)
+    dims = ", ".join(DIMENSIONS)
+    cols = ", ".join(METRIC_COLUMNS)
+    sums = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {daily} WHERE org_id = %s AND bucket = %s", [org_id, day])
+        cursor.execute(
+            f"""
+            INSERT INTO {daily} (org_id, bucket, {dims}, {cols})
+            SELECT org_id, %s, {dims}, {sums}
+            FROM {hourly}
+            WHERE org_id = %s AND bucket >= %s AND bucket < %s
+            GROUP BY org_id, {dims}
+            """,
+            [day, org_id, day, day + DAY],
+        )
+
+
+def day_of(hour: datetime) -> datetime:
+    return hour.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class RollupRun:
+    buckets: int = 0
+    orgs: int = 0
+
+
+def rollup_claimed_batch(org_id: int, *, limit: int = CLAIM_BATCH) -> int:
+    """Claim up to `limit` dirty hours of one org (SKIP LOCKED), recompute them and their days.
+
+    Returns how many buckets were recomputed; 0 when nothing is left to claim.
+    """
+    with transaction.atomic():
+        claimed = list(
+            DirtyBucket.objects.select_for_update(skip_locked=True)
+            .filter(org_id=org_id)
+            .order_by("hour")
+            .values_list("id", "hour")[:limit]
+        )
+        if not claimed:
+            return 0
+        hours = sorted({h for _, h in claimed})
+        for hour in hours:
+            recompute_hour(org_id, hour)
+        for day in sorted({day_of(h) for h in hours}):
+            recompute_day(org_id, day)
+        DirtyBucket.objects.filter(id__in=[pk for pk, _ in claimed]).delete()
+    return len(hours)
+
+
+def rollup_org(org_id: int, *, progress: Callable[[int], None] | None = None) -> int:
+    """Bring one org's rollups up to date; advance its watermark when nothing older is pending."""
+    started = timezone.now()
+    done = 0
+    while True:
+        n = rollup_claimed_batch(org_id)
+        if n == 0:
+            break
+        done += n
+        if progress:
+            progress(n)
+    if not DirtyBucket.objects.filter(org_id=org_id, marked_at__lt=started).exists():
+        RollupWatermark.objects.update_or_create(org_id=org_id, defaults={"as_of": started})
+    return done
+
+
+def dirty_org_ids() -> list[int]:
+    return list(DirtyBucket.objects.values_list("org_id", flat=True).distinct().order_by("org_id"))
+
+
+def rollup_all(*, progress: Callable[[int], None] | None = None) -> RollupRun:
+    run = RollupRun()
+    for org_id in dirty_org_ids():
+        run.buckets += rollup_org(org_id, progress=progress)
+        run.orgs += 1
+    return run
