@@ -80,7 +80,7 @@ class FilterForm(forms.Form):
     def filters(self) -> dict[str, list[str]]:
         return {d: [self.cleaned_data[d]] for d in DIMENSIONS if self.cleaned_data.get(d)}
 
-    def granularity(self) -> str:
+    def bucket_granularity(self) -> str:
         choice = self.cleaned_data["granularity"]
         if choice != "auto":
             return choice
@@ -91,5 +91,5 @@ class FilterForm(forms.Form):
         from urllib.parse import urlencode
 
         params = {k: v for k, v in self.data.items() if v} if self.is_bound else {}
-        params.update({k: v for k, v in overrides.items()})
+        params.update(overrides)
         return urlencode({k: v for k, v in params.items() if v})

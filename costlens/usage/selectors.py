@@ -212,3 +212,18 @@ def spend_to_date(org: Organization) -> SpendSoFar:
 def raw_event_count(org: Organization) -> int:
     """Stored events (for empty states and the demo), not a total shown as money."""
     return Event.objects.filter(org=org).aggregate(n=Count("id"))["n"]
+
+
+def dimension_values(org: Organization, *, limit: int = 200) -> dict[str, list[str]]:
+    """Values seen for each filter dimension (for the filter bar's suggestions)."""
+    from costlens.customers.models import Customer
+    from routing.models import Route
+
+    out: dict[str, list[str]] = {
+        "customer": list(Customer.objects.filter(org=org).values_list("external_id", flat=True)[:limit]),
+        "route": list(Route.objects.filter(org=org).values_list("name", flat=True)[:limit]),
+    }
+    recent = DailyRollup.objects.filter(org=org).order_by()
+    for dim in ("feature", "model", "provider"):
+        out[dim] = sorted(v for v in recent.values_list(dim, flat=True).distinct()[:limit] if v)
+    return out
