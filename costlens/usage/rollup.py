@@ -27,6 +27,16 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 CLAIM_BATCH = 50
 
+# Other apps' per-hour recomputations (e.g. routing's fallback-chain rollup), registered from their
+# AppConfig.ready(). Each is called as fn(org_id, hour) inside the claiming transaction, after the
+# hourly rows are rebuilt, and must itself replace (not increment) its rows for that hour.
+HOUR_HOOKS: list[Callable[[int, datetime], None]] = []
+
+
+def register_hour_hook(fn: Callable[[int, datetime], None]) -> None:
+    if fn not in HOUR_HOOKS:
+        HOUR_HOOKS.append(fn)
+
 
 def _latency_sql() -> list[tuple[str, str]]:
     exprs = []
@@ -144,6 +154,8 @@ def rollup_claimed_batch(org_id: int, *, limit: int = CLAIM_BATCH) -> int:
         hours = sorted({h for _, h in claimed})
         for hour in hours:
             recompute_hour(org_id, hour)
+            for hook in HOUR_HOOKS:
+                hook(org_id, hour)
         for day in sorted({day_of(h) for h in hours}):
             recompute_day(org_id, day)
         DirtyBucket.objects.filter(id__in=[pk for pk, _ in claimed]).delete()
