@@ -1,17 +1,20 @@
-"""What every dashboard page shares: the validated filter bar, and full page vs htmx partial."""
+"""What every dashboard page shares: the validated filter bar, full page vs htmx partial, CSV export."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from costlens.dashboard.filters import DIMENSIONS, FilterForm
+from costlens.dashboard.tables import Table, csv_response
 from costlens.usage.selectors import dimension_values
 
 
-def filter_context(request: HttpRequest, form: FilterForm) -> dict:
+def filter_context(request: HttpRequest, form: FilterForm, *, keep: Sequence[str] = ()) -> dict:
+    """The filter bar's context. `keep` names query parameters the page owns (e.g. `sort`) that the
+    bar carries along as hidden inputs, so changing a filter does not drop them."""
     options = dimension_values(request.org)
     values = form.cleaned_data if form.is_valid() else {}
     return {
@@ -20,7 +23,23 @@ def filter_context(request: HttpRequest, form: FilterForm) -> dict:
             {"name": d, "label": d.capitalize(), "value": values.get(d) or "", "options": options.get(d, [])}
             for d in DIMENSIONS
         ],
+        "filter_hidden": [(name, request.GET[name]) for name in keep if request.GET.get(name)],
     }
+
+
+def _csv_export(request: HttpRequest, form: FilterForm, context: dict, page_name: str) -> HttpResponse:
+    tables: dict[str, Table] = context.get("tables") or {}
+    name = request.GET.get("table") or next(iter(tables), "")
+    table = tables.get(name)
+    if table is None:
+        return HttpResponse(
+            f"Unknown table {name!r}; this page has: {', '.join(tables) or 'none'}.",
+            status=404,
+            content_type="text/plain",
+        )
+    window = form.window()
+    filename = f"costlens-{page_name}-{table.name}-{window.start:%Y%m%d%H}-{window.end:%Y%m%d%H}.csv"
+    return csv_response(table, filename)
 
 
 def filtered_page(
@@ -30,16 +49,25 @@ def filtered_page(
     *,
     default_range: str = "7d",
     extra: dict | None = None,
+    keep: Sequence[str] = (),
+    page_name: str = "page",
 ) -> HttpResponse:
     """Render `template` (which extends base and fills #content) with the filter bar.
 
     An invalid filter answers 400 with the form's errors, never a 500. For htmx requests the
     same template is rendered and htmx selects #content from it (hx-select).
+
+    `?format=csv[&table=NAME]` answers the page's table NAME (from `build(...)["tables"]`, a dict of
+    `tables.Table`; the first one by default) as CSV, with the same filters.
     """
-    form = FilterForm(request.GET or None, default_range=default_range)
-    if not request.GET:
-        form = FilterForm({}, default_range=default_range)
-    context = {**filter_context(request, form), **(extra or {})}
+    form = FilterForm(request.GET or {}, default_range=default_range)
+    wants_csv = request.GET.get("format") == "csv"
+    if wants_csv:
+        if not form.is_valid():
+            errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+            return HttpResponse(f"Invalid filters: {errors}", status=400, content_type="text/plain")
+        return _csv_export(request, form, build(form), page_name)
+    context = {**filter_context(request, form, keep=keep), **(extra or {})}
     if not form.is_valid():
         return render(request, template, {**context, "invalid": True}, status=400)
     context.update(build(form))

@@ -1,14 +1,414 @@
-from django.shortcuts import render
+"""Overview, Models, Features and Prices pages. Thin: validate the filter bar, call selectors, render.
+
+Every number comes from usage_report (rollups), never from raw events.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
 
 from costlens.accounts.decorators import org_required
-from costlens.pricing.selectors import unpriced_models
-from costlens.usage.selectors import spend_to_date
+from costlens.dashboard import charts
+from costlens.dashboard.filters import FilterForm
+from costlens.dashboard.pages import filtered_page
+from costlens.dashboard.tables import Column, Table, per, savings_pct, share_pct, sort_rows, usd_float
+from costlens.money import nanos_to_str
+from costlens.pricing.selectors import catalog_prices, price_overrides
+from costlens.usage.selectors import has_usage, usage_report, window_at_todays_prices
+
+TOP_N = 10
+
+
+def _report(request, form: FilterForm, group_by: list[str]):
+    window = form.window()
+    return usage_report(
+        request.org, start=window.start, end=window.end, group_by=group_by, filters=form.filters()
+    )
+
+
+def _with_unit_costs(row: dict) -> dict:
+    row["cost_per_request_usd"] = per(row["cost_usd"], row["requests"])
+    row["cost_per_1k_output_usd"] = per(row["cost_usd"], row["output_tokens"], scale=1000)
+    row["cached_tokens"] = row["cache_read_tokens"] + row["cache_write_tokens"]
+    return row
+
+
+def _with_activity(rows: list[dict], key: str) -> list[dict]:
+    """Drop the null-key row that only carries recurring revenue (it has no model/feature) when a table
+    shows usage, not revenue: it would read as a model or feature with no events."""
+    return [r for r in rows if r[key] is not None or r["events"]]
+
+
+def _drill(form: FilterForm, path: str, **overrides: str) -> str:
+    return f"{path}?{form.querystring(**overrides)}"
+
+
+def _sort(request, columns: list[Column], default: str) -> tuple[str, bool]:
+    keys = {c.key for c in columns if c.sortable}
+    key = request.GET.get("sort")
+    if key not in keys:
+        key = default
+    return key, request.GET.get("dir", "desc") != "asc"
+
+
+def _sort_links(form: FilterForm, path: str, columns: list[Column], key: str, descending: bool) -> dict:
+    """For each sortable column, the URL that sorts by it (clicking the sorted column flips it)."""
+    links = {}
+    for c in columns:
+        if not c.sortable:
+            continue
+        flip = "asc" if c.key == key and descending else "desc"
+        if c.key != key and not c.numeric:
+            flip = "asc"
+        links[c.key] = _drill(form, path, sort=c.key, dir=flip)
+    return links
+
+
+# --- Overview ---------------------------------------------------------------------------------------
+
+CUSTOMER_COLUMNS = [
+    Column("customer", "Customer"),
+    Column("cost_usd", "Spend", "usd"),
+    Column("share_pct", "Share", "pct"),
+    Column("requests", "Requests", "int"),
+    Column("cost_per_request_usd", "Cost / request", "usd"),
+    Column("revenue_usd", "Revenue", "usd"),
+    Column("margin_usd", "Margin", "usd"),
+]
+FEATURE_TOP_COLUMNS = [
+    Column("feature", "Feature"),
+    Column("cost_usd", "Spend", "usd"),
+    Column("share_pct", "Share", "pct"),
+    Column("requests", "Requests", "int"),
+    Column("cost_per_request_usd", "Cost / request", "usd"),
+]
+
+
+def _ranked(rows: list[dict], key: str, total_cost: str, form: FilterForm) -> list[dict]:
+    out = []
+    for row in rows:
+        row = _with_unit_costs(dict(row))
+        row["share_pct"] = share_pct(row["cost_usd"], total_cost)
+        if row[key]:
+            row["link"] = _drill(form, "/", **{key: row[key]})
+        out.append(row)
+    return out
+
+
+def _overview(request, form: FilterForm) -> dict:
+    window = form.window()
+    granularity = form.bucket_granularity()
+    by_model = _report(request, form, ["model"])
+    totals = by_model.totals
+    over_time = _report(request, form, [granularity, "model"])
+    by_customer = _report(request, form, ["customer"])
+    by_feature = _report(request, form, ["feature"])
+
+    model_rows = [_with_unit_costs(dict(r)) for r in _with_activity(by_model.rows, "model")]
+    customers = _ranked(by_customer.rows, "customer", totals["cost_usd"], form)
+    features = _ranked(_with_activity(by_feature.rows, "feature"), "feature", totals["cost_usd"], form)
+    for row in features:
+        if row["feature"]:
+            row["feature_page"] = _drill(form, "/features/", feature=row["feature"])
+    tiles = {
+        **totals,
+        "cost_per_request_usd": per(totals["cost_usd"], totals["requests"]),
+        "savings_pct": savings_pct(totals),
+    }
+    return {
+        "window": window,
+        "granularity": granularity,
+        "as_of": by_model.as_of,
+        "tiles": tiles,
+        "no_data": totals["events"] == 0,
+        "never_sent": totals["events"] == 0 and not has_usage(request.org),
+        "events_url": request.build_absolute_uri("/api/v1/events"),
+        "example_timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "figures": {
+            "spend_over_time": charts.embed(
+                charts.spend_over_time_figure(
+                    over_time.rows, granularity=granularity, start=window.start, end=window.end
+                )
+            ),
+            "cost_per_request": charts.embed(charts.cost_per_request_figure(model_rows)),
+        },
+        "top_customers": Table("customers", CUSTOMER_COLUMNS, customers[:TOP_N], "Top customers"),
+        "top_features": Table("features", FEATURE_TOP_COLUMNS, features[:TOP_N], "Top features"),
+        "customer_count": len(customers),
+        "feature_count": len(features),
+        "tables": {
+            "customers": Table("customers", CUSTOMER_COLUMNS, customers, "Customers"),
+            "features": Table("features", FEATURE_TOP_COLUMNS, features, "Features"),
+        },
+    }
 
 
 @org_required
 def overview(request):
-    return render(
-        request,
-        "dashboard/overview.html",
-        {"spend": spend_to_date(request.org), "unpriced": unpriced_models(request.org)},
+    return filtered_page(
+        request, "dashboard/overview.html", lambda f: _overview(request, f), page_name="overview"
     )
+
+
+# --- Models -----------------------------------------------------------------------------------------
+
+MODEL_COLUMNS = [
+    Column("model", "Model"),
+    Column("requests", "Requests", "int"),
+    Column("events", "Events", "int"),
+    Column("input_tokens", "Input tok.", "int"),
+    Column("cached_tokens", "Cached tok.", "int"),
+    Column("output_tokens", "Output tok.", "int"),
+    Column("reasoning_tokens", "Reasoning tok.", "int"),
+    Column("cost_usd", "Spend", "usd"),
+    Column("cost_per_request_usd", "Cost / request", "usd"),
+    Column("cost_per_1k_output_usd", "Cost / 1K out", "usd"),
+    Column("p50_latency_ms", "p50", "ms"),
+    Column("p95_latency_ms", "p95", "ms"),
+    Column("error_rate", "Errors", "rate"),
+    Column("avg_quality", "Quality", "score"),
+]
+
+
+def _models(request, form: FilterForm) -> dict:
+    report = _report(request, form, ["model"])
+    rows = [_with_unit_costs(dict(r)) for r in _with_activity(report.rows, "model")]
+    for row in rows:
+        if row["model"]:
+            row["link"] = _drill(form, "/", model=row["model"])
+        if row["unpriced_events"]:
+            row["badge"] = "unpriced"
+    key, descending = _sort(request, MODEL_COLUMNS, "cost_usd")
+    table = Table("models", MODEL_COLUMNS, sort_rows(rows, key, descending), "Models")
+    return {
+        "as_of": report.as_of,
+        "totals": _with_unit_costs(dict(report.totals)),
+        "table": table,
+        "sort_key": key,
+        "sort_desc": descending,
+        "sort_links": _sort_links(form, "/models/", MODEL_COLUMNS, key, descending),
+        "figures": {"spend_by_model": charts.embed(charts.spend_by_model_figure(rows))},
+        "tables": {"models": table},
+    }
+
+
+@org_required
+def models(request):
+    return filtered_page(
+        request,
+        "dashboard/models.html",
+        lambda f: _models(request, f),
+        keep=("sort", "dir"),
+        page_name="models",
+    )
+
+
+# --- Features ---------------------------------------------------------------------------------------
+
+FEATURE_COLUMNS = [
+    Column("feature", "Feature"),
+    Column("cost_usd", "Spend", "usd"),
+    Column("share_pct", "Share of spend", "pct"),
+    Column("requests", "Requests", "int"),
+    Column("cost_per_request_usd", "Cost / request", "usd"),
+    Column("fallback_rate", "Fallbacks", "rate"),
+    Column("error_rate", "Errors", "rate"),
+    Column("avg_quality", "Quality", "score"),
+]
+
+
+def _features(request, form: FilterForm) -> dict:
+    window = form.window()
+    granularity = form.bucket_granularity()
+    report = _report(request, form, ["feature"])
+    trend = _report(request, form, ["feature", granularity])
+    time_key = "hour" if granularity == "hour" else "day"
+    buckets = [
+        charts.bucket_key(b, granularity) for b in charts.bucket_starts(window.start, window.end, granularity)
+    ]
+    series: dict[str | None, dict[str, float]] = {}
+    for row in trend.rows:
+        series.setdefault(row["feature"], dict.fromkeys(buckets, 0.0))
+        if row[time_key] in series[row["feature"]]:
+            series[row["feature"]][row[time_key]] += usd_float(row["cost_usd"])
+    rows = []
+    for r in _with_activity(report.rows, "feature"):
+        row = _with_unit_costs(dict(r))
+        row["share_pct"] = share_pct(row["cost_usd"], report.totals["cost_usd"])
+        values = list(series.get(row["feature"], {}).values())
+        row["sparkline"] = charts.sparkline_svg(values)
+        if row["feature"]:
+            row["link"] = _drill(form, "/", feature=row["feature"])
+        rows.append(row)
+    key, descending = _sort(request, FEATURE_COLUMNS, "cost_usd")
+    table = Table("features", FEATURE_COLUMNS, sort_rows(rows, key, descending), "Features")
+    return {
+        "as_of": report.as_of,
+        "totals": _with_unit_costs(dict(report.totals)),
+        "granularity": granularity,
+        "table": table,
+        "sort_key": key,
+        "sort_desc": descending,
+        "sort_links": _sort_links(form, "/features/", FEATURE_COLUMNS, key, descending),
+        "tables": {"features": table},
+    }
+
+
+@org_required
+def features(request):
+    return filtered_page(
+        request,
+        "dashboard/features.html",
+        lambda f: _features(request, f),
+        keep=("sort", "dir"),
+        page_name="features",
+    )
+
+
+# --- Prices -----------------------------------------------------------------------------------------
+
+CATALOG_COLUMNS = [
+    Column("model", "Model"),
+    Column("provider", "Provider"),
+    Column("effective_from", "Effective from", "date"),
+    Column("input_per_mtok", "Input / 1M", "price"),
+    Column("output_per_mtok", "Output / 1M", "price"),
+    Column("cache_read_per_mtok", "Cache read / 1M", "price"),
+    Column("cache_write_per_mtok", "Cache write / 1M", "price"),
+    Column("reasoning_per_mtok", "Reasoning / 1M", "price"),
+    Column("status", "Status"),
+]
+OVERRIDE_COLUMNS = [
+    Column("model", "Model"),
+    Column("effective_from", "Effective from", "date"),
+    Column("input_per_mtok", "Input / 1M", "price"),
+    Column("output_per_mtok", "Output / 1M", "price"),
+    Column("cache_read_per_mtok", "Cache read / 1M", "price"),
+    Column("cache_write_per_mtok", "Cache write / 1M", "price"),
+    Column("reasoning_per_mtok", "Reasoning / 1M", "price"),
+    Column("discount_pct", "Discount", "pct"),
+    Column("note", "Note"),
+]
+UNPRICED_COLUMNS = [
+    Column("model", "Model"),
+    Column("unpriced_events", "Unpriced events", "int"),
+    Column("input_tokens", "Input tokens", "int"),
+    Column("output_tokens", "Output tokens", "int"),
+    Column("cached_tokens", "Cached tokens", "int"),
+    Column("reasoning_tokens", "Reasoning tokens", "int"),
+]
+REPRICE_COLUMNS = [
+    Column("model", "Model"),
+    Column("events", "Events", "int"),
+    Column("input_tokens", "Input tokens", "int"),
+    Column("output_tokens", "Output tokens", "int"),
+    Column("actual_cost_usd", "Actual cost", "usd"),
+    Column("todays_cost_usd", "≈ At today's prices", "usd"),
+    Column("difference_usd", "≈ Difference", "usd"),
+    Column("change_pct", "Change", "pct"),
+]
+
+
+def _price_row(p) -> dict:
+    return {
+        "model": p.model,
+        "effective_from": p.effective_from,
+        **{
+            k: getattr(p, k)
+            for k in (
+                "input_per_mtok",
+                "output_per_mtok",
+                "cache_read_per_mtok",
+                "cache_write_per_mtok",
+                "reasoning_per_mtok",
+            )
+        },
+    }
+
+
+def _with_status(rows: list[dict], now) -> list[dict]:
+    """Mark, per model, the row in force now ('current'), later ones ('scheduled') and older ones."""
+    current: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        if row["effective_from"] <= now:
+            current[row["model"]] = i
+    for i, row in enumerate(rows):
+        if row["effective_from"] > now:
+            row["status"] = "scheduled"
+        else:
+            row["status"] = "current" if current.get(row["model"]) == i else "superseded"
+    return rows
+
+
+def _prices(request, form: FilterForm) -> dict:
+    now = timezone.now()
+    window = form.window()
+    catalog = _with_status(
+        [{**_price_row(p), "provider": p.provider} for p in catalog_prices(request.org)], now
+    )
+    overrides = _with_status(
+        [
+            {**_price_row(o), "discount_pct": o.discount_pct, "note": o.note}
+            for o in price_overrides(request.org)
+        ],
+        now,
+    )
+    estimate = window_at_todays_prices(
+        request.org, start=window.start, end=window.end, filters=form.filters(), at=now
+    )
+    reprice = [
+        {
+            "model": m.model,
+            "events": m.events,
+            "input_tokens": m.input_tokens,
+            "output_tokens": m.output_tokens,
+            "actual_cost_usd": nanos_to_str(m.actual_cost_nanos),
+            "todays_cost_usd": nanos_to_str(m.todays_cost_nanos),
+            "difference_usd": nanos_to_str(m.difference_nanos),
+            "change_pct": m.change_pct,
+            "badge": "no price today" if m.todays_cost_nanos is None else "",
+        }
+        for m in estimate.models
+        if m.model is not None or m.events
+    ]
+    unpriced = [
+        {
+            "model": m.model,
+            "unpriced_events": m.unpriced_events,
+            "input_tokens": m.input_tokens,
+            "output_tokens": m.output_tokens,
+            "cached_tokens": m.cache_read_tokens + m.cache_write_tokens,
+            "reasoning_tokens": m.reasoning_tokens,
+        }
+        for m in estimate.unpriced
+    ]
+    catalog_groups: dict[str, list[dict]] = {}
+    for row in catalog:
+        catalog_groups.setdefault(row["model"], []).append(row)
+    actual, todays = estimate.actual_cost_nanos, estimate.todays_cost_nanos
+    return {
+        "as_of": estimate.as_of,
+        "window": window,
+        "now": now,
+        "catalog_groups": catalog_groups,
+        "overrides": Table("overrides", OVERRIDE_COLUMNS, overrides, "Your overrides"),
+        "unpriced": Table("unpriced", UNPRICED_COLUMNS, unpriced, "Unpriced models"),
+        "reprice": Table("reprice", REPRICE_COLUMNS, reprice, "At today's prices"),
+        "reprice_totals": {
+            "actual_cost_usd": nanos_to_str(actual),
+            "todays_cost_usd": nanos_to_str(todays),
+            "difference_usd": nanos_to_str(todays - actual),
+            "change_pct": round(100 * (todays - actual) / actual, 2) if actual else None,
+        },
+        "tables": {
+            "catalog": Table("catalog", CATALOG_COLUMNS, catalog, "Catalog"),
+            "overrides": Table("overrides", OVERRIDE_COLUMNS, overrides, "Your overrides"),
+            "unpriced": Table("unpriced", UNPRICED_COLUMNS, unpriced, "Unpriced models"),
+            "reprice": Table("reprice", REPRICE_COLUMNS, reprice, "At today's prices"),
+        },
+    }
+
+
+@org_required
+def prices(request):
+    return filtered_page(request, "dashboard/prices.html", lambda f: _prices(request, f), page_name="prices")

@@ -227,3 +227,119 @@ def dimension_values(org: Organization, *, limit: int = 200) -> dict[str, list[s
     for dim in ("feature", "model", "provider"):
         out[dim] = sorted(v for v in recent.values_list(dim, flat=True).distinct()[:limit] if v)
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dashboard pages (Overview, Models, Features, Prices). Rollups only; the org first.
+# ---------------------------------------------------------------------------------------------------
+
+
+def has_usage(org: Organization) -> bool:
+    """Whether the org has ever sent an event (rolled up or still waiting for the rollup)."""
+    return DailyRollup.objects.filter(org=org).exists() or DirtyBucket.objects.filter(org=org).exists()
+
+
+@dataclass(frozen=True)
+class RepricedModel:
+    """One model's token volume in a window, its actual cost and what it would cost at today's price.
+
+    `todays_cost_nanos` prices the window's token *sums* once, so it can differ from the sum of
+    per-event costs by the per-event rounding (at most 0.5 nano-USD per event): an estimate (≈).
+    It is None when the model has no price in force today.
+    """
+
+    model: str | None
+    events: int
+    unpriced_events: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    actual_cost_nanos: int
+    todays_cost_nanos: int | None
+
+    @property
+    def difference_nanos(self) -> int | None:
+        if self.todays_cost_nanos is None:
+            return None
+        return self.todays_cost_nanos - self.actual_cost_nanos
+
+    @property
+    def change_pct(self) -> float | None:
+        if self.difference_nanos is None or not self.actual_cost_nanos:
+            return None
+        return round(100 * self.difference_nanos / self.actual_cost_nanos, 2)
+
+
+@dataclass
+class RepriceEstimate:
+    as_of: datetime | None
+    start: datetime
+    end: datetime
+    priced_at: datetime
+    models: list[RepricedModel]
+
+    @property
+    def actual_cost_nanos(self) -> int:
+        return sum(m.actual_cost_nanos for m in self.models)
+
+    @property
+    def todays_cost_nanos(self) -> int:
+        """Models without a price today count at their actual cost (nothing to compare them with)."""
+        return sum(
+            m.actual_cost_nanos if m.todays_cost_nanos is None else m.todays_cost_nanos for m in self.models
+        )
+
+    @property
+    def unpriced(self) -> list[RepricedModel]:
+        return [m for m in self.models if m.unpriced_events]
+
+
+def window_at_todays_prices(
+    org: Organization,
+    *,
+    start: datetime,
+    end: datetime,
+    filters: dict[str, list[str]] | None = None,
+    at: datetime | None = None,
+) -> RepriceEstimate:
+    """The window's token volume by model (from the rollups), priced at the price in force `at` (now).
+
+    The org's override beats the catalog, as for live events (API.md §2).
+    """
+    from decimal import Decimal
+
+    from costlens.money import usd_to_nanos
+    from costlens.pricing.cost import cost_nanos
+    from costlens.pricing.selectors import price_book_for
+
+    at = at or timezone.now()
+    report = usage_report(org, start=start, end=end, group_by=["model"], filters=filters)
+    book = price_book_for(org)
+    models = []
+    for row in report.rows:
+        tokens = {
+            k: row[k]
+            for k in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_tokens",
+                "cache_write_tokens",
+                "reasoning_tokens",
+            )
+        }
+        price = book.price_at(row["model"], at) if row["model"] else None
+        models.append(
+            RepricedModel(
+                model=row["model"],
+                events=row["events"],
+                unpriced_events=row["unpriced_events"],
+                actual_cost_nanos=usd_to_nanos(Decimal(row["cost_usd"])),
+                todays_cost_nanos=cost_nanos(price, **tokens) if price is not None else None,
+                **tokens,
+            )
+        )
+    return RepriceEstimate(
+        as_of=report.as_of, start=report.start, end=report.end, priced_at=at, models=models
+    )

@@ -16,4 +16,19 @@
   document.addEventListener("DOMContentLoaded", function () { render(document); });
   document.addEventListener("htmx:afterSettle", function (evt) { render(evt.target); });
   window.costlensRenderCharts = render;
+
+  // The filter bar's URL carries only what is set: no empty fields, no default granularity, and the
+  // custom dates only with a custom range. Shorter, shareable URLs; the server reads them the same.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    const form = evt.detail.elt;
+    if (evt.detail.verb !== "get" || !form.matches || !form.matches("form.filters")) return;
+    const params = evt.detail.parameters;
+    const custom = params["range"] === "custom";
+    Object.keys(params).forEach(function (name) {
+      const value = params[name];
+      if (value === "" || (name === "granularity" && value === "auto") || (!custom && (name === "start" || name === "end"))) {
+        delete params[name];
+      }
+    });
+  });
 })();
