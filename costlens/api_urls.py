@@ -2,8 +2,11 @@
 
 from django.urls import path
 
+from costlens.pricing.api import PricesView, UnpricedPricesView
 from ingest.views import EventsView
 
 urlpatterns = [
     path("events", EventsView.as_view(), name="api-events"),
+    path("prices", PricesView.as_view(), name="api-prices"),
+    path("prices/unpriced", UnpricedPricesView.as_view(), name="api-prices-unpriced"),
 ]

@@ -1,9 +1,26 @@
 from collections import defaultdict
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
 
 from costlens.accounts.models import Organization
 from costlens.pricing.cost import Price, PriceBook
 from costlens.pricing.models import ModelAlias, ModelPrice, OrgPriceOverride
-from costlens.pricing.normalize import normalize_model
+from costlens.pricing.normalize import canonical_model, normalize_model
+
+
+def alias_table() -> dict[str, str]:
+    """ModelAlias rows keyed by both the raw spelling (lower-cased) and its canonical form.
+
+    Aliases are global (like the catalog); targets are normalised so an alias can be written
+    the way people say it (`my-deploy` -> `GPT-4o`).
+    """
+    table: dict[str, str] = {}
+    for alias, target in ModelAlias.objects.values_list("alias", "model"):
+        resolved = normalize_model(target)
+        table[alias.strip().lower()] = resolved
+        table.setdefault(canonical_model(alias), resolved)
+    return table
 
 
 def price_book_for(org: Organization) -> PriceBook:
@@ -36,12 +53,22 @@ def price_book_for(org: Organization) -> PriceBook:
                 reasoning_per_mtok=o.reasoning_per_mtok,
             )
         overrides[o.model].append((o.effective_from, explicit, o.discount_pct))
-    aliases = dict(ModelAlias.objects.values_list("alias", "model"))
-    return PriceBook(dict(catalog), dict(overrides), aliases, providers)
+    return PriceBook(dict(catalog), dict(overrides), alias_table(), providers)
 
 
 def normalized_model_name(org: Organization, raw: str) -> str:
-    return normalize_model(raw, dict(ModelAlias.objects.values_list("alias", "model")))
+    return normalize_model(raw, alias_table())
+
+
+def catalog_prices(org: Organization, *, model: str | None = None) -> list[ModelPrice]:
+    """The global catalog (the same for every org), optionally one model's rows, oldest first."""
+    rows = ModelPrice.objects.order_by("model", "effective_from")
+    return list(rows.filter(model=model) if model else rows)
+
+
+def price_overrides(org: Organization, *, model: str | None = None) -> list[OrgPriceOverride]:
+    rows = OrgPriceOverride.objects.filter(org=org).order_by("model", "effective_from")
+    return list(rows.filter(model=model) if model else rows)
 
 
 def unpriced_models(org: Organization, *, limit: int = 100) -> list[dict]:
@@ -63,3 +90,23 @@ def unpriced_models(org: Organization, *, limit: int = 100) -> list[dict]:
         .order_by("-events", "model")[:limit]
     )
     return list(rows)
+
+
+def reprice_candidates(
+    org: Organization, *, model: str | None = None, since: datetime | None = None
+) -> QuerySet:
+    """The org's events a `reprice --model M --since T` run looks at.
+
+    `model` matches events stored under its normalised name, under the name it normalises to
+    without aliases (events stored before an alias was added) or sent with exactly that raw name.
+    `since` is event time, inclusive.
+    """
+    from costlens.usage.models import Event
+
+    events = Event.objects.filter(org=org)
+    if model:
+        spellings = {normalize_model(model, alias_table()), canonical_model(model), model.strip().lower()}
+        events = events.filter(Q(model__in=spellings) | Q(model_raw=model))
+    if since is not None:
+        events = events.filter(timestamp__gte=since)
+    return events
