@@ -11,7 +11,16 @@ from costlens.accounts.decorators import org_required
 from costlens.dashboard import charts
 from costlens.dashboard.filters import FilterForm
 from costlens.dashboard.pages import filtered_page
-from costlens.dashboard.tables import Column, Table, per, savings_pct, share_pct, sort_rows, usd_float
+from costlens.dashboard.tables import (
+    Column,
+    Table,
+    nanos,
+    per,
+    savings_pct,
+    share_pct,
+    sort_rows,
+    usd_float,
+)
 from costlens.money import nanos_to_str
 from costlens.pricing.selectors import catalog_prices, price_overrides
 from costlens.usage.selectors import has_usage, usage_report, window_at_todays_prices
@@ -95,16 +104,32 @@ def _ranked(rows: list[dict], key: str, total_cost: str, form: FilterForm) -> li
     return out
 
 
+def _model_unit_costs(over_time_rows: list[dict]) -> list[dict]:
+    """Per-model cost and requests summed from the spend-over-time rows (exact, in nanos), so the
+    Overview needs no separate by-model report for its cost-per-request chart."""
+    sums: dict[str | None, list[int]] = {}
+    for row in over_time_rows:
+        acc = sums.setdefault(row["model"], [0, 0, 0])
+        acc[0] += nanos(row["cost_usd"])
+        acc[1] += row["requests"]
+        acc[2] += row["events"]
+    return [
+        {"model": model, "cost_usd": nanos_to_str(cost), "requests": requests, "events": events}
+        | {"cost_per_request_usd": per(nanos_to_str(cost), requests)}
+        for model, (cost, requests, events) in sums.items()
+        if model is not None or events
+    ]
+
+
 def _overview(request, form: FilterForm) -> dict:
     window = form.window()
     granularity = form.bucket_granularity()
-    by_model = _report(request, form, ["model"])
-    totals = by_model.totals
     over_time = _report(request, form, [granularity, "model"])
+    totals = over_time.totals
     by_customer = _report(request, form, ["customer"])
     by_feature = _report(request, form, ["feature"])
 
-    model_rows = [_with_unit_costs(dict(r)) for r in _with_activity(by_model.rows, "model")]
+    model_rows = _model_unit_costs(over_time.rows)
     customers = _ranked(by_customer.rows, "customer", totals["cost_usd"], form)
     features = _ranked(_with_activity(by_feature.rows, "feature"), "feature", totals["cost_usd"], form)
     for row in features:
@@ -118,7 +143,7 @@ def _overview(request, form: FilterForm) -> dict:
     return {
         "window": window,
         "granularity": granularity,
-        "as_of": by_model.as_of,
+        "as_of": over_time.as_of,
         "tiles": tiles,
         "no_data": totals["events"] == 0,
         "never_sent": totals["events"] == 0 and not has_usage(request.org),
@@ -250,6 +275,17 @@ def _features(request, form: FilterForm) -> dict:
         "sort_key": key,
         "sort_desc": descending,
         "sort_links": _sort_links(form, "/features/", FEATURE_COLUMNS, key, descending),
+        "figures": {
+            "spend_over_time": charts.embed(
+                charts.spend_over_time_figure(
+                    trend.rows,
+                    granularity=granularity,
+                    start=window.start,
+                    end=window.end,
+                    series_key="feature",
+                )
+            )
+        },
         "tables": {"features": table},
     }
 
