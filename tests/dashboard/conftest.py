@@ -65,6 +65,12 @@ def acme_events() -> list[dict]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness costs ~1 s per persona created; tests do not need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def acme_data(acme_api):
     response = acme_api.post_events(acme_events())

@@ -65,6 +65,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness costs ~1 s per persona created; tests do not need it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _price_catalog(transactional_db):
     """Live-server tests truncate every table after each test, the shipped price catalog (written by a
     data migration) included; put it back so events get priced. (Django's serialized rollback cannot
