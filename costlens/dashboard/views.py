@@ -5,6 +5,8 @@ Every number comes from usage_report (rollups), never from raw events.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.utils import timezone
 
 from costlens.accounts.decorators import org_required
@@ -134,7 +136,12 @@ def _overview(request, form: FilterForm) -> dict:
     features = _ranked(_with_activity(by_feature.rows, "feature"), "feature", totals["cost_usd"], form)
     for row in features:
         if row["feature"]:
-            row["feature_page"] = _drill(form, "/features/", feature=row["feature"])
+            row["page"] = _drill(form, "/features/", feature=row["feature"])
+            row["page_title"] = "Features page"
+    for row in customers:
+        if row["customer"]:
+            row["page"] = _drill(form, f"/customers/{quote(row['customer'], safe='')}/", customer="")
+            row["page_title"] = "Customer page (margin, revenue)"
     tiles = {
         **totals,
         "cost_per_request_usd": per(totals["cost_usd"], totals["requests"]),
