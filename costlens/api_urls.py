@@ -2,11 +2,16 @@
 
 from django.urls import path
 
+from costlens.accounts.api import SettingsView
 from costlens.pricing.api import PricesView, UnpricedPricesView
+from costlens.usage.api import UsageCsvView, UsageView
 from ingest.views import EventsView
 
 urlpatterns = [
     path("events", EventsView.as_view(), name="api-events"),
+    path("usage", UsageView.as_view(), name="api-usage"),
+    path("usage.csv", UsageCsvView.as_view(), name="api-usage-csv"),
+    path("settings", SettingsView.as_view(), name="api-settings"),
     path("prices", PricesView.as_view(), name="api-prices"),
     path("prices/unpriced", UnpricedPricesView.as_view(), name="api-prices-unpriced"),
 ]

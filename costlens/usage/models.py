@@ -140,3 +140,31 @@ class DailyRollup(RollupBase):
 
 _add_latency_histogram(HourlyRollup)
 _add_latency_histogram(DailyRollup)
+
+
+class RollupSliceBase(RollupBase):
+    """A narrower rollup: the same sums grouped by one `cube` of dimensions (rollup.CUBES).
+
+    Dimensions outside the cube are stored as "" and never read. Built from the hourly rows of the
+    same bucket inside the same transaction, so a slice always agrees with the full rollup.
+    usage_report reads the smallest cube that covers a query's group_by and filters.
+    """
+
+    cube = models.SmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class HourlySlice(RollupSliceBase):
+    class Meta:
+        indexes = [models.Index(fields=["org", "cube", "bucket"], name="hslice_org_cube_bucket")]
+
+
+class DailySlice(RollupSliceBase):
+    class Meta:
+        indexes = [models.Index(fields=["org", "cube", "bucket"], name="dslice_org_cube_bucket")]
+
+
+_add_latency_histogram(HourlySlice)
+_add_latency_histogram(DailySlice)

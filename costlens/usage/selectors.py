@@ -19,8 +19,16 @@ from costlens.customers.models import RevenueEntry
 from costlens.customers.revenue import prorated_nanos
 from costlens.money import nanos_to_str
 from costlens.usage.metrics import add_sums, empty_sums, finalize
-from costlens.usage.models import DailyRollup, DirtyBucket, Event, HourlyRollup, RollupWatermark
-from costlens.usage.rollup import DIMENSIONS, METRIC_COLUMNS
+from costlens.usage.models import (
+    DailyRollup,
+    DailySlice,
+    DirtyBucket,
+    Event,
+    HourlyRollup,
+    HourlySlice,
+    RollupWatermark,
+)
+from costlens.usage.rollup import DIMENSIONS, METRIC_COLUMNS, cube_for
 
 GROUP_KEYS = ("customer", "feature", "model", "route", "provider", "day", "hour")
 FILTER_KEYS = DIMENSIONS
@@ -72,13 +80,25 @@ def window_segments(start: datetime, end: datetime) -> list[tuple[type, datetime
 
 
 def _rollup_rows(
-    org: Organization, start: datetime, end: datetime, group_by: Sequence[str], filters: dict[str, list[str]]
+    org: Organization,
+    start: datetime,
+    end: datetime,
+    group_by: Sequence[str],
+    filters: dict[str, list[str]],
+    *,
+    use_slices: bool = True,
 ) -> Iterable[dict]:
     segments = [(HourlyRollup, start, end)] if "hour" in group_by else window_segments(start, end)
     dims = [g for g in group_by if g in DIMENSIONS]
     sums = {c: Sum(c) for c in METRIC_COLUMNS}
+    # The smallest rollup that still has every dimension the query groups or filters by.
+    cube = cube_for(set(dims) | set(filters)) if use_slices else None
     for table, lo, hi in segments:
-        qs = table.objects.filter(org=org, bucket__gte=lo, bucket__lt=hi)
+        if cube is None:
+            qs = table.objects.filter(org=org, bucket__gte=lo, bucket__lt=hi)
+        else:
+            narrow = HourlySlice if table is HourlyRollup else DailySlice
+            qs = narrow.objects.filter(org=org, cube=cube, bucket__gte=lo, bucket__lt=hi)
         for key, values in filters.items():
             if values:
                 qs = qs.filter(**{f"{key}__in": values})
@@ -159,13 +179,17 @@ def usage_report(
     end: datetime,
     group_by: Sequence[str] = (),
     filters: dict[str, list[str]] | None = None,
+    use_slices: bool = True,
 ) -> UsageReport:
-    """API.md §3 metrics over [start, end) (truncated to the hour), grouped and filtered."""
+    """API.md §3 metrics over [start, end) (truncated to the hour), grouped and filtered.
+
+    `use_slices=False` reads the full five-dimension rollups only (benchmarks compare the two).
+    """
     start, end = truncate_hour(start), truncate_hour(end)
     filters = {k: list(v) for k, v in (filters or {}).items() if k in FILTER_KEYS and v}
     group_by = tuple(dict.fromkeys(g for g in group_by if g in GROUP_KEYS))
     grouped: dict[tuple, dict] = {}
-    for row in _rollup_rows(org, start, end, group_by, filters):
+    for row in _rollup_rows(org, start, end, group_by, filters, use_slices=use_slices):
         key = _group_key(row, group_by)
         add_sums(grouped.setdefault(key, empty_sums()), {c: row[c] for c in METRIC_COLUMNS})
     for key, amount in _recurring_revenue(org, start, end, group_by, filters):
