@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -12,16 +11,11 @@ from costlens.dashboard.filters import DIMENSIONS, FilterForm
 from costlens.dashboard.tables import Table, csv_response
 from costlens.usage.selectors import dimension_values
 
-FILTER_OPTIONS_TTL = 60
-
 
 def filter_context(request: HttpRequest, form: FilterForm, *, keep: Sequence[str] = ()) -> dict:
     """The filter bar's context. `keep` names query parameters the page owns (e.g. `sort`) that the
     bar carries along as hidden inputs, so changing a filter does not drop them."""
-    # Suggestions only: a minute-old list is fine, and it saves five DISTINCT scans per page view.
-    options = cache.get_or_set(
-        f"costlens:filter-options:{request.org.pk}", lambda: dimension_values(request.org), FILTER_OPTIONS_TTL
-    )
+    options = dimension_values(request.org)
     values = form.cleaned_data if form.is_valid() else {}
     return {
         "filter_form": form,
