@@ -6,6 +6,7 @@ from costlens.accounts.api import SettingsView
 from costlens.pricing.api import PricesView, UnpricedPricesView
 from costlens.usage.api import UsageCsvView, UsageView
 from ingest.views import EventsView
+from routing.api import RoutesView, RouteSplitView, RouteView
 
 urlpatterns = [
     path("events", EventsView.as_view(), name="api-events"),
@@ -14,4 +15,7 @@ urlpatterns = [
     path("settings", SettingsView.as_view(), name="api-settings"),
     path("prices", PricesView.as_view(), name="api-prices"),
     path("prices/unpriced", UnpricedPricesView.as_view(), name="api-prices-unpriced"),
+    path("routes", RoutesView.as_view(), name="api-routes"),
+    path("routes/<path:name>/split", RouteSplitView.as_view(), name="api-route-split"),
+    path("routes/<path:name>", RouteView.as_view(), name="api-route"),
 ]

@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("costlens.api_urls")),
     path("settings/", include("costlens.accounts.urls")),
+    path("routes/", include("routing.urls")),
     path("", include("costlens.dashboard.urls")),
 ]
