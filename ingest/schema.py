@@ -119,9 +119,9 @@ def _count(
         if required:
             errors.add(field, "is required")
         return default
+    if isinstance(value, float) and value.is_integer():  # 500.0 is 500; 1e300 is out of range
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer() and minimum <= value <= maximum:
-            return int(value)
         errors.add(field, "must be an integer")
         return default
     if value < minimum:
@@ -140,7 +140,10 @@ def _number(raw: dict, field: str, errors: _Errors, *, lo: float, hi: float) -> 
     if isinstance(value, bool) or not isinstance(value, int | float):
         errors.add(field, "must be a number")
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond any float
+        value = math.inf
     if not math.isfinite(value) or value < lo or value > hi:
         errors.add(field, f"must be between {lo:g} and {hi:g}")
         return None
@@ -209,10 +212,151 @@ def _metadata(raw: dict, errors: _Errors) -> dict | None:
         if isinstance(item, float) and not math.isfinite(item):
             errors.add("metadata", f"value of {key[:50]!r} must be finite")
             return None
-    if len(orjson.dumps(value)) > MAX_METADATA_BYTES:
+    try:
+        size = len(orjson.dumps(value))
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        errors.add("metadata", "numbers must fit in 64 bits")
+        return None
+    if size > MAX_METADATA_BYTES:
         errors.add("metadata", f"must be at most {MAX_METADATA_BYTES} bytes serialized")
         return None
     return value
+
+
+def fast_validate(raw: object, latest: datetime) -> ValidEvent | None:
+    """The common case, fast: a ValidEvent when `raw` is valid, else None (then call validate_event).
+
+    Conservative by construction: it accepts only what validate_event accepts, with the same
+    values (a property test checks this); anything unusual (floats as counts, cost/revenue
+    errors, ...) returns None so validate_event decides and words the errors. `latest` is
+    now + FUTURE_TOLERANCE.
+    """
+    if type(raw) is not dict or not FIELDS.issuperset(raw):
+        return None
+    get = raw.get
+    event_id = get("event_id")
+    if type(event_id) is not str or not 0 < len(event_id) <= 128 or "\x00" in event_id:
+        return None
+    ts_text = get("timestamp")
+    if type(ts_text) is not str or len(ts_text) > 64 or ("T" not in ts_text and "t" not in ts_text):
+        return None
+    try:
+        ts = datetime.fromisoformat(ts_text)
+        if ts.tzinfo is None:
+            return None
+        ts = ts.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    if ts > latest:
+        return None
+    model = get("model")
+    if type(model) is not str or not 0 < len(model) <= 200 or "\x00" in model:
+        return None
+    strings = []
+    for name, max_len in _OPTIONAL_STRINGS:
+        value = get(name)
+        if value is None:
+            strings.append("")
+        elif type(value) is not str or len(value) > max_len or "\x00" in value:
+            return None
+        else:
+            strings.append(value)
+    provider, customer, feature, route, request_id, fallback_reason = strings
+    counts = []
+    for name, required in _COUNTS:
+        value = get(name)
+        if value is None:
+            if required:
+                return None
+            counts.append(0)
+        elif type(value) is not int or not 0 <= value <= MAX_TOKENS:
+            return None
+        else:
+            counts.append(value)
+    input_tokens, output_tokens, cache_read, cache_write, reasoning = counts
+    if cache_read + cache_write > input_tokens or reasoning > output_tokens:
+        return None
+    attempt = get("attempt")
+    if attempt is None:
+        attempt = 1
+    elif type(attempt) is not int or not 1 <= attempt <= MAX_ATTEMPT:
+        return None
+    status = get("status")
+    if status is not None and status != "success" and status != "error":
+        return None
+    numbers = []
+    for name, hi in _NUMBERS:
+        value = get(name)
+        if value is None:
+            numbers.append(None)
+            continue
+        kind = type(value)
+        if kind is float:
+            pass
+        elif kind is int and -MAX_TOKENS <= value <= MAX_TOKENS:
+            value = float(value)
+        else:
+            return None
+        if not 0 <= value <= hi:  # also false for NaN
+            return None
+        numbers.append(value)
+    latency, confidence, quality = numbers
+    shadow = get("shadow")
+    if shadow is None:
+        shadow = False
+    elif type(shadow) is not bool:
+        return None
+    cost = revenue = metadata = None
+    if get("cost_usd") is not None or get("revenue_usd") is not None or get("metadata") is not None:
+        errors = _Errors()
+        cost = _money(raw, "cost_usd", errors)
+        revenue = _money(raw, "revenue_usd", errors)
+        metadata = _metadata(raw, errors)
+        if errors:
+            return None
+    return ValidEvent(
+        event_id=event_id,
+        timestamp=ts,
+        model=model,
+        provider=provider,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
+        customer=customer or None,
+        feature=feature,
+        route=route,
+        request_id=request_id or event_id,
+        attempt=attempt,
+        fallback_reason=fallback_reason,
+        is_error=status == "error",
+        latency_ms=latency,
+        router_confidence=confidence,
+        quality_score=quality,
+        shadow=shadow,
+        client_cost_nanos=cost,
+        revenue_nanos=revenue or 0,
+        metadata=metadata,
+    )
+
+
+_OPTIONAL_STRINGS = (
+    ("provider", 64),
+    ("customer_id", 200),
+    ("feature", 200),
+    ("route", 200),
+    ("request_id", 128),
+    ("fallback_reason", 64),
+)
+_COUNTS = (
+    ("input_tokens", True),
+    ("output_tokens", True),
+    ("cache_read_tokens", False),
+    ("cache_write_tokens", False),
+    ("reasoning_tokens", False),
+)
+_NUMBERS = (("latency_ms", MAX_LATENCY_MS), ("router_confidence", 1), ("quality_score", 1))
 
 
 def validate_event(raw: object, now: datetime) -> tuple[ValidEvent | None, dict[str, list[str]] | None]:

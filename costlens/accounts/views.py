@@ -12,17 +12,21 @@ class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, initial="default")
 
 
-@org_required
-def settings_page(request):
-    return render(
+def _settings(request, *, form=None, new_key: str | None = None, status: int = 200):
+    response = render(
         request,
         "accounts/settings.html",
-        {
-            "keys": api_keys_list(request.org),
-            "form": ApiKeyForm(),
-            "new_key": request.session.pop("new_key", None),
-        },
+        {"keys": api_keys_list(request.org), "form": form or ApiKeyForm(), "new_key": new_key},
+        status=status,
     )
+    if new_key:
+        response["Cache-Control"] = "no-store"  # the one page that shows a secret: never cached
+    return response
+
+
+@org_required
+def settings_page(request):
+    return _settings(request)
 
 
 @require_POST
@@ -30,13 +34,11 @@ def settings_page(request):
 def api_key_create_view(request):
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
-        return render(
-            request, "accounts/settings.html", {"keys": api_keys_list(request.org), "form": form}, status=400
-        )
+        return _settings(request, form=form, status=400)
     created = api_key_create(org=request.org, name=form.cleaned_data["name"])
-    # Shown exactly once, on the next page render, then gone from the session.
-    request.session["new_key"] = created.raw_key
-    return redirect("accounts:settings")
+    # Shown exactly once, in this response. Never put in the session or a message: both are
+    # stored server-side, and the key must exist only as its hash.
+    return _settings(request, new_key=created.raw_key)
 
 
 @require_POST

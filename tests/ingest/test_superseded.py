@@ -1,0 +1,151 @@
+"""Superseded attempts (API.md §3): an attempt is superseded when a higher attempt exists for the
+same (org, request_id), whatever order they arrive in; shadow calls are never part of the chain.
+The hours whose numbers change are marked dirty for the rollup."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from costlens.usage.models import DirtyBucket, Event
+from tests.conftest import at, make_event
+
+
+def _attempt(n: int, request: str = "req-1", **overrides) -> dict:
+    return make_event(f"{request}-a{n}", request_id=request, attempt=n, **overrides)
+
+
+def _superseded(org) -> dict[str, bool]:
+    return dict(Event.objects.filter(org=org).values_list("event_id", "superseded"))
+
+
+def _dirty_hours(org) -> set:
+    return set(DirtyBucket.objects.filter(org=org).values_list("hour", flat=True))
+
+
+def test_attempt_2_after_attempt_1_supersedes_it_and_dirties_both_hours(acme_api, acme):
+    acme_api.post_events([_attempt(1, timestamp="2026-04-10T10:59:58Z")])
+    DirtyBucket.objects.all().delete()  # as if the rollup had run
+
+    acme_api.post_events([_attempt(2, timestamp="2026-04-10T11:00:01Z", fallback_reason="low_confidence")])
+
+    assert _superseded(acme) == {"evt-req-1-a1": True, "evt-req-1-a2": False}
+    # 10:00 changed too: its attempt is now superseded (wasted cost moves there).
+    assert _dirty_hours(acme) == {at("2026-04-10T10:00:00Z"), at("2026-04-10T11:00:00Z")}
+
+
+def test_attempt_1_arriving_after_attempt_2_is_superseded_on_arrival(acme_api, acme):
+    acme_api.post_events([_attempt(2, timestamp="2026-04-10T11:00:01Z")])
+    DirtyBucket.objects.all().delete()
+
+    acme_api.post_events([_attempt(1, timestamp="2026-04-10T10:59:58Z")])
+
+    assert _superseded(acme) == {"evt-req-1-a1": True, "evt-req-1-a2": False}
+    assert _dirty_hours(acme) == {at("2026-04-10T10:00:00Z")}
+
+
+def test_a_chain_of_three_in_one_batch_leaves_only_the_last_live(acme_api, acme):
+    acme_api.post_events([_attempt(3), _attempt(1), _attempt(2)])
+    assert _superseded(acme) == {"evt-req-1-a1": True, "evt-req-1-a2": True, "evt-req-1-a3": False}
+
+
+def test_shadow_events_are_never_superseded_and_never_supersede(acme_api, acme):
+    acme_api.post_events(
+        [
+            _attempt(1, request="r"),
+            make_event("r-shadow-1", request_id="r", attempt=1, shadow=True, model="claude-haiku-4-5"),
+            make_event("r-shadow-2", request_id="r", attempt=2, shadow=True),
+        ]
+    )
+    assert _superseded(acme) == {"evt-r-a1": False, "evt-r-shadow-1": False, "evt-r-shadow-2": False}
+
+    acme_api.post_events([_attempt(2, request="r")])
+    assert _superseded(acme) == {
+        "evt-r-a1": True,
+        "evt-r-a2": False,
+        "evt-r-shadow-1": False,
+        "evt-r-shadow-2": False,
+    }
+
+
+def test_request_id_defaults_to_event_id_so_a_retry_can_point_at_the_first_call(acme_api, acme):
+    acme_api.post_events([make_event("call")])
+    acme_api.post_events([make_event("retry", request_id="evt-call", attempt=2)])
+    assert _superseded(acme) == {"evt-call": True, "evt-retry": False}
+
+
+def test_a_duplicate_attempt_does_not_change_anything(acme_api, acme):
+    acme_api.post_events([_attempt(1), _attempt(2)])
+    DirtyBucket.objects.all().delete()
+    response = acme_api.post_events([_attempt(1), _attempt(2)])
+    assert response.json()["duplicates"] == 2
+    assert _superseded(acme) == {"evt-req-1-a1": True, "evt-req-1-a2": False}
+    assert _dirty_hours(acme) == set()
+
+
+def test_another_orgs_attempts_are_not_part_of_the_chain(acme_api, acme, globex_api, globex):
+    globex_api.post_events([_attempt(1)])
+    globex_marks = list(DirtyBucket.objects.filter(org=globex).values_list("hour", "generation"))
+    acme_api.post_events([_attempt(2)])
+    assert _superseded(globex) == {"evt-req-1-a1": False}
+    assert list(DirtyBucket.objects.filter(org=globex).values_list("hour", "generation")) == globex_marks
+
+
+def test_every_hour_a_batch_touches_is_marked_dirty(acme_api, acme):
+    acme_api.post_events(
+        [
+            make_event(1, timestamp="2026-04-10T12:00:00Z"),
+            make_event(2, timestamp="2026-04-10T12:59:59.999Z"),
+            make_event(3, timestamp="2026-04-10T13:00:00Z"),
+            make_event(4, timestamp="2026-04-11T02:30:00+05:00"),  # 2026-04-10T21:30Z
+        ]
+    )
+    assert _dirty_hours(acme) == {
+        at("2026-04-10T12:00:00Z"),
+        at("2026-04-10T13:00:00Z"),
+        at("2026-04-10T21:00:00Z"),
+    }
+    generation = DirtyBucket.objects.get(org=acme, hour=at("2026-04-10T12:00:00Z")).generation
+    acme_api.post_events([make_event(5, timestamp="2026-04-10T12:30:00Z")])
+    assert DirtyBucket.objects.get(org=acme, hour=at("2026-04-10T12:00:00Z")).generation == generation + 1
+
+
+def test_a_batch_of_only_duplicates_or_rejects_marks_nothing(acme_api, acme):
+    acme_api.post_events([make_event(1)])
+    DirtyBucket.objects.all().delete()
+    acme_api.post_events([make_event(1), make_event(2, model="")])
+    assert _dirty_hours(acme) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attempts_of_one_request_in_two_concurrent_batches_still_supersede(acme_api, acme):
+    """Attempt 1 and attempt 2 of the same requests posted at the same moment by two clients."""
+    requests = [f"race-{i}" for i in range(300)]
+    first = [_attempt(1, request=r, customer_id="c1") for r in requests]
+    second = [_attempt(2, request=r, customer_id="c2") for r in requests]
+    for round_ in range(3):
+        suffix = f"-{round_}"
+        batches = [
+            [dict(e, event_id=e["event_id"] + suffix, request_id=e["request_id"] + suffix) for e in batch]
+            for batch in (first, second)
+        ]
+        start = threading.Barrier(2)
+        answers: list = [None, None]
+
+        def post(slot: int, batches=batches, start=start, answers=answers) -> None:
+            try:
+                start.wait()
+                answers[slot] = acme_api.post_events(batches[slot]).status_code
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=post, args=(slot,)) for slot in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert answers == [200, 200]
+
+    flags = Event.objects.filter(org=acme).values_list("attempt", "superseded")
+    assert sorted(set(flags)) == [(1, True), (2, False)]
+    assert Event.objects.filter(org=acme).count() == 1800
