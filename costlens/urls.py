@@ -12,5 +12,7 @@ urlpatterns = [
     path("api/v1/", include("costlens.api_urls")),
     path("settings/", include("costlens.accounts.urls")),
     path("routes/", include("routing.urls")),
+    path("alerts/", include("costlens.alerts.urls")),
+    path("", include("costlens.customers.urls")),
     path("", include("costlens.dashboard.urls")),
 ]
