@@ -247,9 +247,12 @@ def dimension_values(org: Organization, *, limit: int = 200) -> dict[str, list[s
         "customer": list(Customer.objects.filter(org=org).values_list("external_id", flat=True)[:limit]),
         "route": list(Route.objects.filter(org=org).values_list("name", flat=True)[:limit]),
     }
-    recent = DailyRollup.objects.filter(org=org).order_by()
+    # The narrow daily slices hold every value seen (days × values rows), so these DISTINCTs stay small
+    # where the full five-dimension rollup has millions of rows; this runs on every page view.
+    days = DailySlice.objects.filter(org=org).order_by()
     for dim in ("feature", "model", "provider"):
-        out[dim] = sorted(v for v in recent.values_list(dim, flat=True).distinct()[:limit] if v)
+        cube = days.filter(cube=cube_for({dim}))
+        out[dim] = sorted(v for v in cube.values_list(dim, flat=True).distinct()[:limit] if v)
     return out
 
 

@@ -336,3 +336,13 @@ def test_csv_links_on_the_page_carry_the_filters(fran_client, acme_data):
         'href="?range=custom&amp;start=2026-04-10&amp;end=2026-04-10&amp;feature=chat&amp;format=csv&amp;table=customers"'
         in html
     )
+
+
+def test_filter_bar_suggests_the_values_seen(fran_client, acme_data, globex_data):
+    html = fran_client.get(f"/?{DAY}").content.decode()
+    features = re.search(r'<datalist id="opts-feature">(.*?)</datalist>', html, re.S).group(1)
+    assert re.findall(r'<option value="([^"]+)">', features) == ["chat", "summarize"]
+    models = re.search(r'<datalist id="opts-model">(.*?)</datalist>', html, re.S).group(1)
+    assert "mystery-model" in models and "claude-opus-4-6" not in models  # globex's model
+    customers = re.search(r'<datalist id="opts-customer">(.*?)</datalist>', html, re.S).group(1)
+    assert "c1" in customers and "globex-secret-customer" not in customers
