@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Seeds ./demo.sqlite3 once, then serves http://127.0.0.1:8000. `make demo DEMO_ARGS=--reseed` starts over.
 demo: $(STAMP)
-	COSTLENS_DEMO=1 $(BIN)/python manage.py demo
+	COSTLENS_DEMO=1 $(BIN)/python manage.py demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
