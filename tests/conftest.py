@@ -97,3 +97,23 @@ def make_event(n: int | str, **overrides) -> dict:
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return "transactional_db" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+
+
+@pytest.fixture(autouse=True)
+def _shipped_price_catalog(request) -> None:
+    """A transactional test flushes every table when it ends, the catalog that migration loaded
+    included; put the shipped catalog back so a later transactional test on the same worker
+    prices events as production does (whatever order xdist runs them in)."""
+    if not _is_transactional(request):
+        return
+    request.getfixturevalue("transactional_db")
+    from costlens.pricing.models import ModelPrice
+    from costlens.pricing.services import catalog_load_default
+
+    if not ModelPrice.objects.exists():
+        catalog_load_default()
