@@ -7,9 +7,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costlens.pricing.cost import cost_nanos
 from costlens.pricing.models import ModelPrice
-from costlens.pricing.selectors import price_book_for
 from costlens.usage.models import Event
 from tests.conftest import at, make_event
 
@@ -163,10 +161,10 @@ def test_an_org_override_beats_the_catalog_for_that_org_only(acme_api, globex_ap
     acme_cost = dict(Event.objects.filter(org=acme).values_list("event_id", "cost_nanos"))
     # 500 × 2.40 + 200 × 12.00 = 3,600 µUSD·1e-6 → $0.0036; the catalog's is $0.0045.
     assert acme_cost == {"evt-catalog-time": 4_500_000, "evt-override-time": 3_600_000}
-    # Another org keeps the catalog price. (Checked on its price book: posting events for two orgs
-    # in one never-committed test transaction would share ingest's staging table.)
-    sonnet = price_book_for(globex).price_at("claude-sonnet-4-6", at("2026-04-10T12:00:00Z"))
-    assert cost_nanos(sonnet, input_tokens=500, output_tokens=200) == 4_500_000
+    # Another org keeps the catalog price.
+    later = make_event("override-time", timestamp="2026-04-10T12:00:00Z")
+    assert globex_api.post_events([later]).status_code == 200
+    assert Event.objects.get(org=globex).cost_nanos == 4_500_000
     assert globex_api.get("/api/v1/prices?model=claude-sonnet-4-6").json()["overrides"] == []
 
 
