@@ -50,7 +50,7 @@ def main() -> int:
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
-    from django.db import reset_queries
+    from django.db import connection, reset_queries
     from django.test import Client
     from django.utils import timezone
 
@@ -58,6 +58,11 @@ def main() -> int:
     from costlens.accounts.services import api_key_create
     from costlens.usage.selectors import truncate_hour, usage_report
 
+    # Rollups are rewritten (DELETE + INSERT) by every rollup; without autovacuum (it is off on the dev
+    # box) their dead rows would be read by every report. Production runs autovacuum.
+    with connection.cursor() as cursor:
+        for table in ("usage_hourlyrollup", "usage_dailyrollup", "usage_hourlyslice", "usage_dailyslice"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     org = Organization.objects.get(slug="bench")
     user = get_user_model().objects.get(username="bench@bench.test")
     web = Client()

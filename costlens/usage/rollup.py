@@ -6,6 +6,7 @@ killed half-way leaves its claimed marks in place (the transaction rolls back) f
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,6 +97,10 @@ CUBES: dict[int, tuple[str, ...]] = {
 }
 
 
+# Spelled out in slice queries so the (org, cube, bucket) index serves them without a cube.
+CUBE_IDS = ", ".join(str(c) for c in CUBES)
+
+
 def cube_for(dimensions: set[str]) -> int | None:
     for cube, dims in CUBES.items():
         if dimensions <= set(dims):
@@ -122,7 +127,10 @@ def recompute_hour(org_id: int, hour: datetime) -> None:
     bucket = _dt(hour)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {hourly} WHERE org_id = %s AND bucket = %s", [org_id, bucket])
-        cursor.execute(f"DELETE FROM {hslice} WHERE org_id = %s AND bucket = %s", [org_id, bucket])
+        cursor.execute(
+            f"DELETE FROM {hslice} WHERE org_id = %s AND cube IN ({CUBE_IDS}) AND bucket = %s",
+            [org_id, bucket],
+        )
         cursor.execute(
             f"""
             INSERT INTO {hourly} (org_id, bucket, {dims}, {cols})
@@ -163,7 +171,9 @@ def recompute_day(org_id: int, day: datetime) -> None:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [org_id, day.toordinal()])
         cursor.execute(f"DELETE FROM {daily} WHERE org_id = %s AND bucket = %s", [org_id, lo])
-        cursor.execute(f"DELETE FROM {dslice} WHERE org_id = %s AND bucket = %s", [org_id, lo])
+        cursor.execute(
+            f"DELETE FROM {dslice} WHERE org_id = %s AND cube IN ({CUBE_IDS}) AND bucket = %s", [org_id, lo]
+        )
         cursor.execute(
             f"""
             INSERT INTO {daily} (org_id, bucket, {dims}, {cols})
@@ -179,7 +189,7 @@ def recompute_day(org_id: int, day: datetime) -> None:
             INSERT INTO {dslice} (org_id, bucket, cube, {dims}, {cols})
             SELECT org_id, %s, cube, {dims}, {sums}
             FROM {hslice}
-            WHERE org_id = %s AND bucket >= %s AND bucket < %s
+            WHERE org_id = %s AND cube IN ({CUBE_IDS}) AND bucket >= %s AND bucket < %s
             GROUP BY org_id, cube, {dims}
             """,
             [lo, org_id, lo, hi],
@@ -258,9 +268,42 @@ def dirty_org_ids() -> list[int]:
     return list(DirtyBucket.objects.values_list("org_id", flat=True).distinct().order_by("org_id"))
 
 
-def rollup_all(*, progress: Callable[[int], None] | None = None) -> RollupRun:
+def rollup_all(*, progress: Callable[[int], None] | None = None, workers: int = 1) -> RollupRun:
+    """Every org with dirty buckets, one after the other; `workers` threads share each org's claims."""
     run = RollupRun()
     for org_id in dirty_org_ids():
-        run.buckets += rollup_org(org_id, progress=progress)
+        if workers > 1:
+            run.buckets += _rollup_org_threads(org_id, workers, progress)
+        else:
+            run.buckets += rollup_org(org_id, progress=progress)
         run.orgs += 1
     return run
+
+
+def _rollup_org_threads(org_id: int, workers: int, progress: Callable[[int], None] | None) -> int:
+    """The work is in the database, so threads (one connection each) scale like processes here."""
+    lock = threading.Lock()
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def report(n: int) -> None:
+        if progress:
+            with lock:
+                progress(n)
+
+    def work() -> None:
+        try:
+            done.append(rollup_org(org_id, progress=report))
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, name=f"rollup-{org_id}-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(done)

@@ -154,3 +154,13 @@ def test_narrow_slices_agree_with_the_full_rollup(acme_api, acme):
         full = usage_report(acme, group_by=group_by, filters=filters, use_slices=False, **window)
         assert fast.rows == full.rows, group_by
         assert fast.totals == full.totals
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rollup_command_with_several_workers_is_exact(acme_api, acme):
+    acme_api.post_events(spread_events(480))
+    call_command("rollup", "--rebuild", "--workers", "3", verbosity=0)
+    report = usage_report(acme, start=START, end=END, group_by=["customer"])
+    assert report.totals["events"] == 480
+    assert sorted(r["events"] for r in report.rows) == [160, 160, 160]
+    assert DailyRollup.objects.filter(org=acme).count() == 6

@@ -29,8 +29,16 @@ class Command(BaseCommand):
             "--rebuild", action="store_true", help="recompute every hour, not only dirty ones"
         )
         parser.add_argument("--since", help="with --rebuild: only hours from this date/datetime (UTC) on")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="database connections recomputing one org's hours at once (default 1; 2-4 for rebuilds)",
+        )
 
     def handle(self, *args, **options):
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         if options["since"] and not options["rebuild"]:
             raise CommandError("--since only applies with --rebuild")
         if options["rebuild"]:
@@ -42,6 +50,6 @@ class Command(BaseCommand):
         with tqdm(
             total=pending, unit="bucket", desc="rollup", disable=pending == 0 or options["verbosity"] == 0
         ) as bar:
-            run = rollup_all(progress=bar.update)
+            run = rollup_all(progress=bar.update, workers=options["workers"])
         if options["verbosity"]:
             self.stdout.write(f"Rolled up {run.buckets} hour bucket(s) for {run.orgs} organization(s).")
