@@ -72,7 +72,11 @@ class RouteModelStat(RoutingRollup):
     quality_count = models.BigIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["org", "grain", "route", "bucket"], name="rt_model_org_route")]
+        indexes = [
+            models.Index(fields=["org", "grain", "route", "bucket"], name="rt_model_org_route"),
+            # the hook's per-hour replace and per-day rewrite
+            models.Index(fields=["org", "grain", "bucket"], name="rt_model_org_bucket"),
+        ]
 
 
 class RouteQualityBin(RoutingRollup):
@@ -83,7 +87,11 @@ class RouteQualityBin(RoutingRollup):
     calls = models.BigIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["org", "grain", "route", "bucket"], name="rt_quality_org_route")]
+        indexes = [
+            models.Index(fields=["org", "grain", "route", "bucket"], name="rt_quality_org_route"),
+            # the hook's per-hour replace and per-day rewrite
+            models.Index(fields=["org", "grain", "bucket"], name="rt_quality_org_bucket"),
+        ]
 
 
 class RouteChainStep(RoutingRollup):
@@ -101,7 +109,11 @@ class RouteChainStep(RoutingRollup):
     wasted_cost_nanos = models.BigIntegerField(default=0)  # cost of attempt n
 
     class Meta:
-        indexes = [models.Index(fields=["org", "grain", "route", "bucket"], name="rt_chain_org_route")]
+        indexes = [
+            models.Index(fields=["org", "grain", "route", "bucket"], name="rt_chain_org_route"),
+            # the hook's per-hour replace and per-day rewrite
+            models.Index(fields=["org", "grain", "bucket"], name="rt_chain_org_bucket"),
+        ]
 
 
 class RouteShadowPair(RoutingRollup):
@@ -118,4 +130,8 @@ class RouteShadowPair(RoutingRollup):
     shadow_quality_sum = models.FloatField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["org", "grain", "route", "bucket"], name="rt_shadow_org_route")]
+        indexes = [
+            models.Index(fields=["org", "grain", "route", "bucket"], name="rt_shadow_org_route"),
+            # the hook's per-hour replace and per-day rewrite
+            models.Index(fields=["org", "grain", "bucket"], name="rt_shadow_org_bucket"),
+        ]

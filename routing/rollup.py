@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from costlens.usage.models import DirtyBucket
 from routing.models import (
     CONFIDENCE_BANDS,
     NO_CONFIDENCE,
@@ -181,8 +182,19 @@ def _replace_day(cursor, spec: Spec, org_id: int, day: datetime) -> None:
     )
 
 
+def _later_hour_pending(org_id: int, hour: datetime, day: datetime) -> bool:
+    """Is a later hour of the same day still marked dirty? Its own run will rewrite the day."""
+    return DirtyBucket.objects.filter(org_id=org_id, hour__gt=hour, hour__lt=day + DAY).exists()
+
+
 def recompute_routing_hour(org_id: int, hour: datetime) -> None:
-    """Replace one (org, hour) of every routing table, and that UTC day's rows."""
+    """Replace one (org, hour) of every routing table, then that UTC day's rows.
+
+    The day is rewritten by the run of its last dirty hour only (a rebuild marks 24 hours of a day at
+    once; rewriting the day after each of them was most of the hook's time). Safe because the lock
+    below is taken first: a worker that processed a later hour of this day holds it until it commits
+    and deletes its marks, so a pending later mark means a run that has yet to take the lock.
+    """
     day = hour.replace(hour=0, minute=0, second=0, microsecond=0)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -191,4 +203,7 @@ def recompute_routing_hour(org_id: int, hour: datetime) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [org_id, day.toordinal()])
         for spec in SPECS:
             _replace_hour(cursor, spec, org_id, hour)
+        if _later_hour_pending(org_id, hour, day):
+            return
+        for spec in SPECS:
             _replace_day(cursor, spec, org_id, day)

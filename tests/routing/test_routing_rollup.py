@@ -1,0 +1,83 @@
+"""The routing rollup hook: hour rows replaced, day rows always the sum of their hours."""
+
+from django.db.models import Sum
+
+from routing.models import RouteChainStep, RouteModelStat, RouteQualityBin, RouteShadowPair
+from tests.conftest import make_event
+
+TABLES = [
+    (RouteModelStat, ["route", "model", "band"], "requests"),
+    (RouteQualityBin, ["route", "model", "qbin"], "calls"),
+    (RouteChainStep, ["route", "from_model", "to_model", "from_attempt", "reason"], "steps"),
+    (RouteShadowPair, ["route", "live_model", "shadow_model"], "pairs"),
+]
+
+
+def chain(rid, hour, **kw):
+    return [
+        make_event(
+            f"{rid}-1",
+            request_id=rid,
+            route="r",
+            model="claude-haiku-4-5",
+            quality_score=0.4,
+            router_confidence=0.3,
+            timestamp=f"2026-04-10T{hour:02d}:10:00Z",
+            **kw,
+        ),
+        make_event(
+            f"{rid}-2",
+            request_id=rid,
+            attempt=2,
+            route="r",
+            fallback_reason="quality",
+            quality_score=0.9,
+            timestamp=f"2026-04-10T{hour:02d}:11:00Z",
+            **kw,
+        ),
+        make_event(
+            f"{rid}-s",
+            request_id=rid,
+            shadow=True,
+            route="r",
+            model="gpt-4o",
+            quality_score=0.8,
+            timestamp=f"2026-04-10T{hour:02d}:12:00Z",
+            **kw,
+        ),
+    ]
+
+
+def assert_days_sum_their_hours(org):
+    for model, dims, metric in TABLES:
+        hours = {
+            tuple(r[d] for d in dims): r["n"]
+            for r in model.objects.filter(org=org, grain="h").values(*dims).annotate(n=Sum(metric))
+        }
+        days = {
+            tuple(r[d] for d in dims): r["n"]
+            for r in model.objects.filter(org=org, grain="d").values(*dims).annotate(n=Sum(metric))
+        }
+        assert hours and hours == days, model.__name__
+
+
+def test_day_rows_follow_every_run_whatever_order_hours_arrive_in(ingest, acme):
+    ingest(chain("a", 14))
+    ingest(chain("b", 9) + chain("c", 20))  # an earlier and a later hour of the same day
+    ingest(chain("d", 14) + chain("e", 3))
+    assert_days_sum_their_hours(acme)
+    steps = RouteChainStep.objects.filter(org=acme, grain="d").aggregate(n=Sum("steps"))["n"]
+    assert steps == 5
+    # Re-running the same hours replaces rows, never adds to them.
+    from django.core.management import call_command
+
+    call_command("rollup", "--rebuild")
+    assert RouteChainStep.objects.filter(org=acme, grain="d").aggregate(n=Sum("steps"))["n"] == 5
+    assert_days_sum_their_hours(acme)
+
+
+def test_other_orgs_rows_are_their_own(ingest, acme, globex, globex_api):
+    ingest(chain("a", 10))
+    ingest(chain("a", 10), client=globex_api)
+    assert RouteModelStat.objects.filter(org=acme, grain="d").aggregate(n=Sum("requests"))["n"] == 1
+    assert RouteModelStat.objects.filter(org=globex, grain="d").aggregate(n=Sum("requests"))["n"] == 1
