@@ -61,7 +61,7 @@ class RouteView(APIView):
         responses={
             200: OpenApiTypes.OBJECT,
             201: OpenApiResponse(OpenApiTypes.OBJECT, description="Route created."),
-            400: OpenApiResponse(description='Field errors: {"errors": {"field": ["message"]}}'),
+            400: OpenApiResponse(description='Field errors: {"field": ["message"]}.'),
         },
         examples=[OpenApiExample("Route", value=_route_example, request_only=True)],
     )
@@ -70,7 +70,7 @@ class RouteView(APIView):
             config = parse_route_config(request.org, request.data, name=name)
             route, created = route_upsert(org=request.org, name=name, config=config)
         except RouteConfigError as exc:
-            return Response({"errors": exc.errors}, status=400)
+            return Response(exc.errors, status=400)
         return Response(route_as_json(route), status=201 if created else 200)
 
     @extend_schema(
@@ -151,5 +151,5 @@ class RouteSplitView(APIView):
                     f"hourly buckets are limited to {MAX_HOURLY_WINDOW.days} days; use day"
                 ]
         if errors:
-            return Response({"errors": errors}, status=400)
+            return Response(errors, status=400)
         return Response(split_report(request.org, route, start=start, end=end, granularity=granularity))

@@ -75,7 +75,7 @@ def test_put_then_get_round_trips_every_field(acme_api):
 def test_bad_input_is_a_400_with_field_errors_and_nothing_saved(acme_api, body, field):
     response = put(acme_api, "support", body)
     assert response.status_code == 400
-    assert field in response.json()["errors"]
+    assert field in response.json()
     assert acme_api.get("/api/v1/routes/support").status_code == 404
 
 
