@@ -13,11 +13,10 @@ punctuation). Anything that names a different model stays: `gpt-4o` vs `gpt-4o-m
 import re
 from functools import lru_cache
 
-# Cross-region inference profiles on Bedrock: us.anthropic.claude-..., eu., apac., global.
-_REGION_PREFIX = re.compile(r"^(?:us|eu|apac|global|us-gov|jp|au|ca)\.(?=[a-z]+\.)")
-_VENDOR_DOT_PREFIX = re.compile(
-    r"^(?:anthropic|openai|google|meta|mistral|deepseek|cohere|amazon|ai21|qwen|writer)\."
-)
+# Bedrock-style dotted prefixes: a vendor (anthropic., meta., xai., ...) and before it an optional
+# cross-region profile (us., eu., apac., global., us-gov., ...). A dot between letters never
+# appears inside a model's own name, where dots separate version digits (gpt-4.1, llama3.1).
+_DOTTED_PREFIX = re.compile(r"^(?:[a-z][a-z0-9-]*\.){1,2}(?=[a-z])")
 # One rule per kind of packaging suffix; applied until none matches (they can stack:
 # anthropic.claude-3-5-sonnet-20241022-v2:0, claude-3-5-sonnet-v2@20241022).
 _SUFFIXES = (
@@ -52,8 +51,7 @@ def canonical_model(raw: str) -> str:
     name = re.sub(r"[\s_]+", "-", name)
     if "/" in name:  # provider or router prefix: openai/gpt-4o, openrouter/anthropic/claude-...
         name = name.rstrip("/").rsplit("/", 1)[-1]
-    name = _REGION_PREFIX.sub("", name)
-    name = _VENDOR_DOT_PREFIX.sub("", name)
+    name = _DOTTED_PREFIX.sub("", name)
     previous = None
     while previous != name:
         previous = name

@@ -201,6 +201,9 @@ LITELLM_PROVIDERS = {
     "deepseek": "deepseek",
     "mistral": "mistral",
     "cohere_chat": "cohere",
+    "xai": "xai",
+    "moonshot": "moonshot",
+    "dashscope": "alibaba",
 }
 
 
@@ -226,9 +229,14 @@ def _litellm_price(entry: dict, key: str, column: str) -> Decimal | None:
     return _checked_price(per_mtok, where=where, column=name, shown=raw)
 
 
-def _is_provider_route(key: str) -> bool:
-    """`bedrock/...`, `azure/...`, `anthropic.claude-...`: the model as resold or hosted elsewhere."""
-    return "/" in key or "." in key.split("-")[0]
+def _host_rank(litellm_provider: str) -> int:
+    """0 the vendor's own API, 1 a major cloud hosting it (list prices as a rule), 2 a gateway or
+    reseller (its own prices)."""
+    if litellm_provider in LITELLM_PROVIDERS:
+        return 0
+    if litellm_provider.startswith(("bedrock", "vertex_ai", "azure")):
+        return 1
+    return 2
 
 
 def parse_litellm_json(text: str, *, effective_from: datetime) -> PriceFile:
@@ -246,7 +254,7 @@ def parse_litellm_json(text: str, *, effective_from: datetime) -> PriceFile:
     if not isinstance(data, dict):
         raise PriceImportError("not a LiteLLM price map: the top level must be an object of model keys")
     skipped: list[str] = []
-    candidates: dict[str, list[tuple[str, PriceRow]]] = defaultdict(list)
+    candidates: dict[str, list[tuple[str, int, PriceRow]]] = defaultdict(list)
     for key, entry in data.items():
         if key == "sample_spec":
             continue
@@ -268,24 +276,24 @@ def parse_litellm_json(text: str, *, effective_from: datetime) -> PriceFile:
             source=f"LiteLLM model_prices_and_context_window.json: {key}"[:300],
             **prices,
         )
-        candidates[model].append((key, row))
+        candidates[model].append((key, _host_rank(provider), row))
     rows: list[PriceRow] = []
     folded: list[str] = []
     for model, entries in candidates.items():
         # Several keys can name one model (gpt-4o, gpt-4o-2024-08-06, azure/gpt-4o, and through
-        # an alias deepseek-chat). A spelling of the model beats an alias to it; then the model's
-        # own key, then a key of the vendor's API over a reseller's or cloud's; among equals the
-        # newest-looking snapshot (reverse lexical: -2024-11-20 before -2024-08-06).
+        # an alias deepseek-chat). A spelling of the model beats an alias to it; then the vendor's
+        # own API beats a cloud, which beats a gateway or reseller; then the model's own key; among
+        # equals the newest-looking snapshot (reverse lexical: -2024-11-20 before -2024-08-06).
         entries.sort(key=lambda item: item[0].lower(), reverse=True)
         entries.sort(
             key=lambda item: (
                 canonical_model(item[0]) != model,
+                item[1],
                 item[0].strip().lower() != model,
-                _is_provider_route(item[0].lower()),
             )
         )
-        rows.append(entries[0][1])
-        folded.extend(key for key, _ in entries[1:])
+        rows.append(entries[0][2])
+        folded.extend(key for key, _, _ in entries[1:])
     return PriceFile(rows=rows, skipped=skipped, folded=folded)
 
 

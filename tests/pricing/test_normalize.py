@@ -28,6 +28,11 @@ SPELLINGS = [
     ("anthropic.claude-3-5-sonnet-20241022-v2:0", "claude-sonnet-3-5"),
     ("anthropic.claude-3-5-haiku-20241022-v1:0:200k", "claude-haiku-3-5"),
     ("claude-sonnet-4-6@20260301", "claude-sonnet-4-6"),
+    ("meta.llama3-1-70b-instruct-v1:0", "llama3-1-70b-instruct"),
+    ("ai21.jamba-1-5-large-v1:0", "jamba-1-5-large"),
+    ("us-gov.xai.grok-4.6", "grok-4-6"),
+    ("in.moonshotai.kimi-k3", "kimi-k3"),
+    ("oci/xai.grok-4", "grok-4"),
     ("vertex_ai/claude-opus-4-6@20260301", "claude-opus-4-6"),
     ("claude-3-5-sonnet-v2@20241022", "claude-sonnet-3-5"),
     # dated snapshots
@@ -80,6 +85,8 @@ DISTINCT = [
     ("o1", "o1-mini"),
     ("deepseek/deepseek-chat:free", "deepseek/deepseek-chat"),
     ("chatgpt-4o-latest", "gpt-4o"),
+    ("llama3.1-8b", "llama3-8b"),
+    ("qwen2.5-72b", "qwen2-72b"),
 ]
 
 
