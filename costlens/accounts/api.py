@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,6 +17,22 @@ from costlens.pricing.selectors import price_book_for
 from costlens.usage.services import organization_settings_update
 
 EDITABLE = ("name", "baseline_model", "quality_floor")
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents the API key (Bearer) auth of every /api/v1/ endpoint in the OpenAPI schema."""
+
+    target_class = "costlens.accounts.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An organization's API key: `Authorization: Bearer cl_...`.",
+        }
+
+
 READ_ONLY = ("slug",)
 
 
