@@ -8,7 +8,7 @@ from costlens.customers.api import CustomerRevenueView, CustomersView, CustomerV
 from costlens.pricing.api import PricesView, UnpricedPricesView
 from costlens.usage.api import UsageCsvView, UsageView
 from ingest.views import EventsView
-from routing.api import RoutesView, RouteSplitView, RouteView
+from routing.api import RouteSplitView, RoutesView, RouteView
 
 urlpatterns = [
     path("events", EventsView.as_view(), name="api-events"),

@@ -73,6 +73,8 @@ def _range_params(spec: RuleSpec, start: datetime, end: datetime) -> dict:
 
 def _path(group: dict, spec: RuleSpec, start: datetime, end: datetime) -> str:
     params = _range_params(spec, start, end)
+    # A null group value (events without a route, recurring revenue) links to the unfiltered view.
+    group = {k: v for k, v in group.items() if v is not None}
     if "customer" in group:
         return f"/customers/{quote(group['customer'], safe='')}/?{urlencode(params)}"
     if spec.kind == "unpriced_model":

@@ -116,3 +116,13 @@ def test_unpriced_model_boundary(acme, acme_api):
 def test_filters_narrow_the_evaluation(acme, acme_api):
     ingest(acme_api, sonnet_events("a", 2, customer_id="a") + sonnet_events("b", 2, customer_id="b"))
     assert firing(acme, kind="negative_margin", filters={"customer": ["b"]}) == {"customer=b"}
+
+
+def test_rules_grouped_by_route_evaluate_events_without_a_route(acme, acme_api):
+    # Events with no route (and recurring revenue) form the route=null group; evaluating must not crash.
+    ingest(acme_api, sonnet_events("past", 7, route="r1", ts="2026-04-05T12:00:00Z"))
+    ingest(acme_api, sonnet_events("routed", 3, route="r1") + sonnet_events("bare", 3))
+    for kind, threshold in (("spend_spike", "1"), ("cost_per_request", "0.001"), ("quality_drop", "0.5")):
+        found = findings(acme, kind=kind, window="24h", threshold=threshold, group_by="route")
+        assert "route=" in found or kind == "quality_drop"
+        assert all(f.path.startswith("/") for f in found.values())
