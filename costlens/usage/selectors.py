@@ -6,6 +6,7 @@ window, daily rows for the whole UTC days in between.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -170,6 +171,9 @@ def _recurring_revenue(
     # Plain tuples: a report can cover thousands of entries (one per customer and month).
     rows = entries.values_list("customer__external_id", "amount_nanos", "period_start", "period_end")
     elapsed_cache: dict[tuple, list[int]] = {}
+    key_cache: dict[tuple, tuple] = {}
+    by_customer = "customer" in group_by
+    totals: dict[tuple, int] = defaultdict(int)  # summed here: one yield per group, not per entry × bucket
     for external_id, amount_nanos, period_start, period_end in rows:
         lo, hi = max(start, period_start), min(end, period_end)
         if step is None:
@@ -185,19 +189,17 @@ def _recurring_revenue(
                 cursor += step
                 edges.append(min(cursor, end))
         cumulative = _cumulative_at(amount_nanos, period_start, period_end, edges, elapsed_cache)
-        for i, bucket in enumerate(buckets):
-            amount = cumulative[i + 1] - cumulative[i]
-            if amount == 0:
-                continue
-            key = []
-            for g in group_by:
-                if g == "customer":
-                    key.append(external_id)
-                elif g in ("day", "hour"):
-                    key.append(bucket)
-                else:
-                    key.append(None)
-            yield tuple(key), amount
+        for bucket, before, after in zip(buckets, cumulative, cumulative[1:]):
+            if after != before:
+                cache_key = (external_id if by_customer else None, bucket)
+                key = key_cache.get(cache_key)
+                if key is None:
+                    key = key_cache[cache_key] = tuple(
+                        external_id if g == "customer" else bucket if g in ("day", "hour") else None
+                        for g in group_by
+                    )
+                totals[key] += after - before
+    yield from totals.items()
 
 
 def _cumulative_at(
