@@ -101,7 +101,12 @@ def main() -> int:
         log(f"recompute {label}: {elapsed:.1f} s → {picked / elapsed:,.0f} events/s")
         return elapsed
 
-    for table in ("usage_hourlyrollup", "usage_dailyrollup", "usage_hourlyslice", "usage_dailyslice"):
+    rollup_tables = ("usage_hourlyrollup", "usage_dailyrollup", "usage_hourlyslice", "usage_dailyslice")
+    routing_tables = tuple(
+        f"routing_{name}"
+        for name in ("routemodelstat", "routequalitybin", "routechainstep", "routeshadowpair")
+    )
+    for table in rollup_tables + routing_tables:
         with connection.cursor() as cursor:  # fresh statistics (autovacuum may be off, as on the dev box)
             cursor.execute(f"ANALYZE {table}")
     if args.no_recompute:
@@ -113,12 +118,12 @@ def main() -> int:
     if not hours:
         return rebuild(args, org, total_events, ceiling, rollup, buckets_mark_all_dirty)
     with_hooks = recompute(f"with hooks {[h.__module__ for h in rollup.HOUR_HOOKS]}")
-    saved = list(rollup.HOUR_HOOKS)
-    rollup.HOUR_HOOKS[:] = []
+    saved, saved_days = list(rollup.HOUR_HOOKS), list(rollup.DAY_HOOKS)
+    rollup.HOUR_HOOKS[:], rollup.DAY_HOOKS[:] = [], []
     try:
         usage_only = recompute("usage rollups only (no hooks)")
     finally:
-        rollup.HOUR_HOOKS[:] = saved
+        rollup.HOUR_HOOKS[:], rollup.DAY_HOOKS[:] = saved, saved_days
     print(
         f"RESULT recompute events={picked} with_hooks_eps={picked / with_hooks:.0f} "
         f"usage_only_eps={picked / usage_only:.0f} ceiling_eps={picked / scan:.0f} "
@@ -134,9 +139,9 @@ def rebuild(args, org, total_events, ceiling, rollup, buckets_mark_all_dirty) ->
     full_scan = ceiling("", [])
     rate = total_events / full_scan
     log(f"ceiling over all {total_events:,} events: {full_scan:.1f} s → {rate:,.0f} events/s")
-    saved = list(rollup.HOUR_HOOKS)
+    saved, saved_days = list(rollup.HOUR_HOOKS), list(rollup.DAY_HOOKS)
     if args.rebuild_without_hooks:
-        rollup.HOUR_HOOKS[:] = []
+        rollup.HOUR_HOOKS[:], rollup.DAY_HOOKS[:] = [], []
     try:
         t = time.perf_counter()
         marked = buckets_mark_all_dirty()
@@ -144,7 +149,7 @@ def rebuild(args, org, total_events, ceiling, rollup, buckets_mark_all_dirty) ->
         run = rollup.rollup_all(workers=args.workers)
         elapsed = time.perf_counter() - t
     finally:
-        rollup.HOUR_HOOKS[:] = saved
+        rollup.HOUR_HOOKS[:], rollup.DAY_HOOKS[:] = saved, saved_days
     hooks = "without hooks" if args.rebuild_without_hooks else f"with hooks {[h.__module__ for h in saved]}"
     log(f"rebuild {hooks}: marked {marked} hours in {mark_s:.1f} s; {run.buckets} hours; {elapsed:.1f} s")
     print(

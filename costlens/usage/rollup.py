@@ -35,9 +35,20 @@ CLAIM_BATCH = 50
 HOUR_HOOKS: list[Callable[[int, datetime], None]] = []
 
 
+# ... and their per-day rewrites: fn(org_id, day) once per claimed batch for each UTC day it touched,
+# after the usage day rows, under the same per-(org, day) advisory lock (so two workers that rebuilt
+# hours of one day take turns and the second one's sums read the first one's committed hours).
+DAY_HOOKS: list[Callable[[int, datetime], None]] = []
+
+
 def register_hour_hook(fn: Callable[[int, datetime], None]) -> None:
     if fn not in HOUR_HOOKS:
         HOUR_HOOKS.append(fn)
+
+
+def register_day_hook(fn: Callable[[int, datetime], None]) -> None:
+    if fn not in DAY_HOOKS:
+        DAY_HOOKS.append(fn)
 
 
 def _latency_sql() -> list[tuple[str, str]]:
@@ -194,6 +205,8 @@ def recompute_day(org_id: int, day: datetime) -> None:
             """,
             [lo, org_id, lo, hi],
         )
+    for hook in DAY_HOOKS:
+        hook(org_id, day)
 
 
 def day_of(hour: datetime) -> datetime:
