@@ -22,7 +22,7 @@ from costlens.pricing.cost import PriceBook, cost_nanos
 from costlens.pricing.normalize import normalize_model
 from costlens.pricing.selectors import price_book_for
 from costlens.usage.models import UNATTRIBUTED, Event
-from costlens.usage.services import attempts_mark_superseded, buckets_mark_dirty
+from costlens.usage.services import attempts_mark_superseded_and_buckets_dirty
 from ingest.schema import FUTURE_TOLERANCE, ValidEvent, fast_validate, validate_event
 from routing.models import Route
 
@@ -212,21 +212,21 @@ def events_ingest(*, org: Organization, raw_events: list, now: datetime | None =
     if not valid:
         return result
 
-    book = price_book_for(org)
-    route_baselines = dict(Route.objects.filter(org=org).values_list("name", "baseline_model"))
+    book, route_baselines = _price_book_and_baselines(org)
     rows = price_events(org, valid, book, route_baselines)
+    nested = connection.in_atomic_block or not connection.get_autocommit()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            stored = _write_postgres(org.id, rows, now)
+            stored = _write_postgres(org.id, rows, now, nested=nested)  # also takes the chain-marking lock
         else:
             stored = _write_generic(org.id, rows, now)
         inserted = [e for e in valid if e.event_id in stored]
         _ensure_customers_and_routes(org, inserted)
-        _serialize_chain_marking(org.id)
-        superseded_ts = attempts_mark_superseded(
-            org_id=org.id, request_ids=[e.request_id for e in inserted if not e.shadow]
+        attempts_mark_superseded_and_buckets_dirty(
+            org_id=org.id,
+            attempts=[(e.request_id, e.attempt) for e in inserted if not e.shadow],
+            hours=[e.timestamp for e in inserted],
         )
-        buckets_mark_dirty(org_id=org.id, hours=[e.timestamp for e in inserted] + superseded_ts)
     result.accepted = len(inserted)
     result.duplicates += len(valid) - len(inserted)
     return result
@@ -249,14 +249,12 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
 _CHAIN_LOCK_NAMESPACE = 0x1C05
 
 
-def _serialize_chain_marking(org_id: int) -> None:
-    """Attempts of one request can arrive in two concurrent batches; each transaction would miss
-    the other's uncommitted attempt and neither would mark attempt 1 superseded. Taking this lock
-    (until commit) before looking makes the second batch look after the first has committed. It
-    only orders the short tail of each batch: the dirty-bucket upsert serialises there anyway."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_CHAIN_LOCK_NAMESPACE, org_id])
+# Attempts of one request can arrive in two concurrent batches; each transaction would miss the
+# other's uncommitted attempt and neither would mark attempt 1 superseded. Taking this lock (until
+# commit) after inserting and before looking (the next statement, with a snapshot taken after the
+# lock) makes the second batch look after the first has committed. It only orders the short tail of
+# each batch: the dirty-bucket upsert serialises there anyway. The INSERT statement takes it, once,
+# after all its rows (no extra round trip).
 
 
 # Binary COPY with declared types: a third of the client CPU of text COPY for a 1,000-row batch.
@@ -267,30 +265,46 @@ _STAGE_TYPES = (
 )  # fmt: skip
 
 
-def _write_postgres(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
+def _event_id(row: tuple) -> str:
+    return row[0]
+
+
+def _write_postgres(org_id: int, rows: list[tuple], now: datetime, *, nested: bool) -> set[str]:
     """COPY into the staging table, then insert what is new; returns the event_ids stored."""
     cols = ", ".join(COLUMNS)
     select_cols = ", ".join("metadata::jsonb" if c == "metadata" else c for c in COLUMNS)
     with connection.cursor() as cursor:
-        # ON COMMIT DELETE ROWS empties the stage only when the outermost transaction commits;
-        # inside a caller's transaction (atomic is then a savepoint) the previous batch's rows,
-        # possibly another org's, would still be there. Emptying it first makes each batch alone.
-        cursor.execute(_STAGE_DDL + "; DELETE FROM ingest_stage")
+        # The stage is created once per database connection (remembered only once committed: a
+        # rolled-back transaction takes its CREATE with it). ON COMMIT DELETE ROWS empties it when
+        # the outermost transaction commits (and a rollback takes the rows with it), so in our own
+        # transaction it starts empty. Inside a caller's transaction (our atomic is a savepoint) a
+        # previous batch's rows, possibly another org's, could still be there: empty it first.
+        dbapi = connection.connection
+        if getattr(connection, "_ingest_stage_for", None) is not dbapi:
+            cursor.execute(_STAGE_DDL + "; DELETE FROM ingest_stage")
+            transaction.on_commit(lambda: setattr(connection, "_ingest_stage_for", dbapi))
+        elif nested:
+            cursor.execute("DELETE FROM ingest_stage")
         with cursor.copy(f"COPY ingest_stage ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_STAGE_TYPES)
-            for row in rows:
+            for row in sorted(rows, key=_event_id):
                 copy.write_row(row)
-        # Sorted so that two racing batches take the unique-index locks in the same order.
+        # Sorted so that two racing batches take the unique-index locks in the same order; byte
+        # order (COLLATE "C") is Python's order, so the sort only checks the rows are presorted. The
+        # chain-marking lock is taken in the projection of the aggregate, after every row is in.
         cursor.execute(
             f"""
-            INSERT INTO usage_event (org_id, received_at, {cols})
-            SELECT %s, %s, {select_cols} FROM ingest_stage ORDER BY event_id
-            ON CONFLICT (org_id, event_id) DO NOTHING
-            RETURNING event_id
+            WITH ins AS (
+                INSERT INTO usage_event (org_id, received_at, {cols})
+                SELECT %(org)s, %(now)s, {select_cols} FROM ingest_stage ORDER BY event_id COLLATE "C"
+                ON CONFLICT (org_id, event_id) DO NOTHING
+                RETURNING event_id
+            )
+            SELECT array_agg(event_id), pg_advisory_xact_lock(%(ns)s, %(org)s) FROM ins
             """,
-            [org_id, now],
+            {"org": org_id, "now": now, "ns": _CHAIN_LOCK_NAMESPACE},
         )
-        return {r[0] for r in cursor.fetchall()}
+        return set(cursor.fetchone()[0] or ())
 
 
 def _write_generic(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
@@ -311,6 +325,50 @@ def _write_generic(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
         objs.append(Event(org_id=org_id, received_at=now, **values))
     Event.objects.bulk_create(objs, batch_size=200)
     return {o.event_id for o in objs}
+
+
+# Per process: org id -> (version, PriceBook). The version is a hash of the catalog, alias and
+# org-override rows' contents, read in one query with the route baselines, so a change to any
+# price (insert, update, delete, even inside the caller's transaction) is seen by the next batch.
+_price_books: OrderedDict[int, tuple[tuple, PriceBook]] = OrderedDict()
+_PRICE_BOOKS_LIMIT = 1_000
+
+_VERSION_SQL = """
+SELECT
+    (SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0)::text
+     FROM pricing_modelprice t),
+    (SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0)::text
+     FROM pricing_modelalias t),
+    (SELECT count(*)::text || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0)::text
+     FROM pricing_orgpriceoverride t WHERE t.org_id = %(org)s),
+    (SELECT coalesce(json_agg(json_build_array(r.name, r.baseline_model)), '[]')::text
+     FROM routing_route r WHERE r.org_id = %(org)s)
+"""
+
+
+def _price_book_version(org_id: int) -> tuple[tuple, dict[str, str | None]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL, {"org": org_id})
+        catalog, aliases, overrides, routes = cursor.fetchone()
+    return (catalog, aliases, overrides), dict(orjson.loads(routes))
+
+
+def _price_book_and_baselines(org: Organization) -> tuple[PriceBook, dict[str, str | None]]:
+    """The org's price book (cached per process while its rows are unchanged) and route baselines."""
+    if connection.vendor != "postgresql":
+        return price_book_for(org), dict(Route.objects.filter(org=org).values_list("name", "baseline_model"))
+    version, route_baselines = _price_book_version(org.id)
+    cached = _price_books.get(org.id)
+    if cached is not None and cached[0] == version:
+        return cached[1], route_baselines
+    book = price_book_for(org)
+    # Cache it only if nothing changed while it was read (else a newer book under an older version).
+    if _price_book_version(org.id)[0] == version:
+        _price_books[org.id] = (version, book)
+        _price_books.move_to_end(org.id)
+        while len(_price_books) > _PRICE_BOOKS_LIMIT:
+            _price_books.popitem(last=False)
+    return book, route_baselines
 
 
 def _ensure_customers_and_routes(org: Organization, events: list[ValidEvent]) -> None:
