@@ -364,10 +364,10 @@ def _price_book_and_baselines(org: Organization) -> tuple[PriceBook, dict[str, s
     book = price_book_for(org)
     # Cache it only if nothing changed while it was read (else a newer book under an older version).
     if _price_book_version(org.id)[0] == version:
-        _price_books[org.id] = (version, book)
-        _price_books.move_to_end(org.id)
+        _price_books.pop(org.id, None)
+        _price_books[org.id] = (version, book)  # newest last
         while len(_price_books) > _PRICE_BOOKS_LIMIT:
-            _price_books.popitem(last=False)
+            _price_books.pop(next(iter(_price_books)), None)
     return book, route_baselines
 
 
