@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,7 +14,7 @@ from costlens.customers.models import Customer, RevenueEntry
 from costlens.money import NANOS_PER_USD, nanos_to_str
 from costlens.usage.metrics import ratio
 from costlens.usage.models import UNATTRIBUTED
-from costlens.usage.selectors import usage_report
+from costlens.usage.selectors import customer_daily_margins, truncate_hour, usage_report, usage_sums
 
 MARGIN_BINS = (-100, -50, -25, 0, 25, 50, 75, 100)
 
@@ -38,6 +37,14 @@ def customers_list(org: Organization, *, plan: str = "", segment: str = "") -> l
     if segment:
         qs = qs.filter(segment=segment)
     return list(qs.order_by("external_id"))
+
+
+def customer_names(org: Organization, external_ids: list[str]) -> dict[str, str]:
+    """external id -> name (one query; customers without a name or record are left out)."""
+    if not external_ids:
+        return {}
+    rows = Customer.objects.filter(org=org, external_id__in=external_ids).exclude(name="")
+    return dict(rows.values_list("external_id", "name"))
 
 
 def revenue_entries_list(org: Organization, customer: Customer) -> list[RevenueEntry]:
@@ -123,39 +130,91 @@ def customer_margins(
     with_trend: bool = False,
 ) -> list[CustomerMargin]:
     """Revenue, cost and margin per customer over [start, end), worst margin first."""
+    return _customer_margins(
+        org, start=start, end=end, filters=filters, plan=plan, segment=segment, with_trend=with_trend
+    )
+
+
+def _customer_margins(
+    org: Organization,
+    *,
+    start: datetime,
+    end: datetime,
+    filters: dict[str, list[str]] | None = None,
+    plan: str = "",
+    segment: str = "",
+    with_trend: bool = False,
+):
+    """customer_margins, read lean: five sums per customer (no full report, nothing else finalised)."""
     scoped = _scope_filters(org, filters or {}, plan, segment)
     if scoped is None:
         return []
-    report = usage_report(org, start=start, end=end, group_by=["customer"], filters=scoped)
+    sums = usage_sums(org, start=start, end=end, group_by=["customer"], filters=scoped, columns=LEAN_COLUMNS)
     known = {
         c.external_id: c
-        for c in Customer.objects.filter(org=org, external_id__in=[r["customer"] for r in report.rows])
+        for c in Customer.objects.filter(org=org, external_id__in=[key[0] for key in sums if key[0]])
     }
     out = []
-    for row in report.rows:
-        ext = row["customer"] or UNATTRIBUTED
+    for (ext, *_), s in sums.items():
+        ext = ext or UNATTRIBUTED
         customer = known.get(ext)
+        revenue = s["revenue_nanos"] + s["recurring_revenue_nanos"]
+        cost = s["cost_nanos"]
         out.append(
             CustomerMargin(
                 external_id=ext,
                 name=customer.name if customer else "",
                 plan=customer.plan if customer else "",
                 segment=customer.segment if customer else "",
-                revenue_nanos=str_to_nanos(row["revenue_usd"]),
-                cost_nanos=str_to_nanos(row["cost_usd"]),
-                metrics=row,
+                revenue_nanos=revenue,
+                cost_nanos=cost,
+                metrics=_lean_metrics(ext, s, revenue, cost),
             )
         )
     if with_trend and out:
-        trends: dict[str, dict[str, int]] = defaultdict(dict)
-        daily = usage_report(org, start=start, end=end, group_by=["customer", "day"], filters=scoped)
-        for row in daily.rows:
-            trends[row["customer"] or UNATTRIBUTED][row["day"]] = str_to_nanos(row["margin_usd"])
-        days = _days(report.start, report.end)
-        for cm in out:
-            cm.trend = [trends[cm.external_id].get(d, 0) for d in days]
+        attach_trends(org, out, start=start, end=end, filters=scoped)
     out.sort(key=lambda c: (c.margin_nanos, c.external_id))
     return out
+
+
+LEAN_COLUMNS = ("events", "requests", "fallbacks", "cost_nanos", "revenue_nanos")
+
+
+def _lean_metrics(customer: str, sums: dict, revenue: int, cost: int) -> dict:
+    """The API metrics (usage/metrics.finalize's names and formulas) that customer pages and the CSV
+    show, from the lean sums."""
+    return {
+        "customer": customer,
+        "events": sums["events"],
+        "requests": sums["requests"],
+        "fallbacks": sums["fallbacks"],
+        "fallback_rate": ratio(sums["fallbacks"], sums["requests"]),
+        "cost_usd": nanos_to_str(cost),
+        "revenue_usd": nanos_to_str(revenue),
+        "margin_usd": nanos_to_str(revenue - cost),
+        "margin_pct": ratio(100 * (revenue - cost), revenue, 4),
+    }
+
+
+def attach_trends(
+    org: Organization,
+    rows: list[CustomerMargin],
+    *,
+    start: datetime,
+    end: datetime,
+    filters: dict[str, list[str]] | None = None,
+) -> None:
+    """Set `trend` (margin per UTC day, nano-USD) on just these rows (the ones a page shows), read
+    lean: two sums per customer and day, no full report."""
+    if not rows:
+        return
+    trends = customer_daily_margins(
+        org, start=start, end=end, customers=[r.external_id for r in rows], filters=filters
+    )
+    days = _days(truncate_hour(start), truncate_hour(end))
+    for cm in rows:
+        by_day = trends.get(cm.external_id, {})
+        cm.trend = [by_day.get(d, 0) for d in days]
 
 
 def _days(start: datetime, end: datetime) -> list[str]:
@@ -177,13 +236,16 @@ class Series:
 def revenue_cost_series(
     org: Organization, *, start: datetime, end: datetime, granularity: str, filters: dict[str, list[str]]
 ) -> Series:
-    report = usage_report(org, start=start, end=end, group_by=[granularity], filters=filters)
-    by_bucket = {r[granularity]: r for r in report.rows}
-    buckets = _buckets(report.start, report.end, granularity)
+    sums = usage_sums(org, start=start, end=end, group_by=[granularity], filters=filters)
+    fmt = "%Y-%m-%d" if granularity == "day" else "%Y-%m-%dT%H:%M:%SZ"
+    by_bucket = {key[0].strftime(fmt): s for key, s in sums.items() if key[0] is not None}
+    buckets = _buckets(truncate_hour(start), truncate_hour(end), granularity)
+    empty = {"revenue_nanos": 0, "recurring_revenue_nanos": 0, "cost_nanos": 0}
+    rows = [by_bucket.get(b, empty) for b in buckets]
     return Series(
         buckets=buckets,
-        revenue_nanos=[str_to_nanos(by_bucket.get(b, {}).get("revenue_usd")) for b in buckets],
-        cost_nanos=[str_to_nanos(by_bucket.get(b, {}).get("cost_usd")) for b in buckets],
+        revenue_nanos=[r["revenue_nanos"] + r["recurring_revenue_nanos"] for r in rows],
+        cost_nanos=[r["cost_nanos"] for r in rows],
     )
 
 
@@ -352,13 +414,13 @@ def margin_overview(
     filters: dict[str, list[str]] | None = None,
 ) -> MarginOverview:
     filters = filters or {}
-    current = customer_margins(org, start=start, end=end, filters=filters)
+    current = _customer_margins(org, start=start, end=end, filters=filters)
     report = usage_report(org, start=start, end=end, filters=filters)
     length = report.end - report.start
     previous_start = report.start - length
     previous = {
         c.external_id: c
-        for c in customer_margins(org, start=previous_start, end=report.start, filters=filters)
+        for c in _customer_margins(org, start=previous_start, end=report.start, filters=filters)
     }
     previous_totals = usage_report(org, start=previous_start, end=report.start, filters=filters).totals
     flipped = [

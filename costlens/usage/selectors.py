@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 
 from django.db import connection
 from django.db.models import Count, Sum
@@ -21,6 +22,7 @@ from costlens.customers.revenue import cumulative_nanos
 from costlens.money import nanos_to_str, round_half_even_div
 from costlens.usage.metrics import add_sums, empty_sums, finalize
 from costlens.usage.models import (
+    UNATTRIBUTED,
     DailyRollup,
     DailySlice,
     DirtyBucket,
@@ -99,8 +101,11 @@ def _rollup_rows(
     filters: dict[str, list[str]],
     *,
     use_slices: bool = True,
+    columns: Sequence[str] = METRIC_COLUMNS,
 ) -> Iterable[tuple[tuple, dict]]:
     """(group key, summed rollup columns) per group, from ONE statement over every window segment.
+
+    `columns` (default: every metric column) narrows what is read and summed, for lean selectors.
 
     The segments (hourly ends, daily middle) are UNION ALL'ed and grouped in the database, and the
     sums are cast to bigint, so Python receives one plain row per group: no per-row ORM conversion,
@@ -133,11 +138,9 @@ def _rollup_rows(
         for key, values in filters.items():
             where.append(f"{key} IN ({', '.join(['%s'] * len(values))})")
             params += values
-        columns = ", ".join(needed + METRIC_COLUMNS)
-        parts.append(f"SELECT {columns} FROM {model._meta.db_table} WHERE {' AND '.join(where)}")
-    sums = ", ".join(
-        f"SUM({c})" if c in FLOAT_COLUMNS else f"CAST(SUM({c}) AS BIGINT)" for c in METRIC_COLUMNS
-    )
+        selected = ", ".join(needed + list(columns))
+        parts.append(f"SELECT {selected} FROM {model._meta.db_table} WHERE {' AND '.join(where)}")
+    sums = ", ".join(f"SUM({c})" if c in FLOAT_COLUMNS else f"CAST(SUM({c}) AS BIGINT)" for c in columns)
     select_keys = "".join(f"{expr}, " for expr in key_exprs)
     group = f" GROUP BY {', '.join(key_exprs)}" if key_exprs else ""
     sql = f"SELECT {select_keys}{sums} FROM ({' UNION ALL '.join(parts)}) AS segments{group}"
@@ -145,13 +148,23 @@ def _rollup_rows(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    # Per-row work kept minimal (a 30-day customer×day report has 15,000 rows): bucket values are
+    # converted once per distinct value, not once per row.
+    times = [g in ("day", "hour") for g in group_by]
+    converted: dict = {}
     for row in rows:
         if row[n_keys] is None:  # no rollup rows at all (an aggregate without GROUP BY still answers)
             continue
-        key = tuple(
-            _as_utc(v) if g in ("day", "hour") else (v or None) for g, v in zip(group_by, row[:n_keys])
-        )
-        yield key, dict(zip(METRIC_COLUMNS, row[n_keys:]))
+        key = []
+        for is_time, v in zip(times, row[:n_keys]):
+            if is_time:
+                c = converted.get(v)
+                if c is None:
+                    c = converted[v] = _as_utc(v)
+                key.append(c)
+            else:
+                key.append(v or None)
+        yield tuple(key), dict(zip(columns, row[n_keys:]))
 
 
 def _db_dt(value: datetime):
@@ -171,6 +184,7 @@ def _recurring_revenue(
     # Plain tuples: a report can cover thousands of entries (one per customer and month).
     rows = entries.values_list("customer__external_id", "amount_nanos", "period_start", "period_end")
     elapsed_cache: dict[tuple, list[int]] = {}
+    span_cache: dict[tuple, tuple[list, list]] = {}
     key_cache: dict[tuple, tuple] = {}
     by_customer = "customer" in group_by
     totals: dict[tuple, int] = defaultdict(int)  # summed here: one yield per group, not per entry × bucket
@@ -178,6 +192,8 @@ def _recurring_revenue(
         lo, hi = max(start, period_start), min(end, period_end)
         if step is None:
             buckets, edges = [None], [start, end]
+        elif (lo, hi) in span_cache:  # entries of the same period share their buckets and edges
+            buckets, edges = span_cache[(lo, hi)]
         else:
             # R(t) once per bucket edge: bucket i gets R(edge i+1) − R(edge i), exact and additive.
             cursor = (
@@ -188,6 +204,7 @@ def _recurring_revenue(
                 buckets.append(cursor)
                 cursor += step
                 edges.append(min(cursor, end))
+            span_cache[(lo, hi)] = buckets, edges
         cumulative = _cumulative_at(amount_nanos, period_start, period_end, edges, elapsed_cache)
         for bucket, before, after in zip(buckets, cumulative, cumulative[1:]):
             if after != before:
@@ -246,16 +263,42 @@ def usage_report(
     group_by = tuple(dict.fromkeys(g for g in group_by if g in GROUP_KEYS))
     grouped: dict[tuple, dict] = {}
     for key, sums in _rollup_rows(org, start, end, group_by, filters, use_slices=use_slices):
-        add_sums(grouped.setdefault(key, empty_sums()), sums)
+        # One row per group from SQL: taken as is (no copy, no add) unless a key repeats.
+        if None in sums.values():
+            sums = {k: v or 0 for k, v in sums.items()}
+        existing = grouped.get(key)
+        if existing is None:
+            sums["recurring_revenue_nanos"] = 0
+            grouped[key] = sums
+        else:
+            add_sums(existing, sums)
     for key, amount in _recurring_revenue(org, start, end, group_by, filters):
         grouped.setdefault(key, empty_sums())["recurring_revenue_nanos"] += amount
 
     totals = empty_sums()
-    for sums in grouped.values():
-        add_sums(totals, sums)
+    if grouped:
+        # Column-wise sums in C (sum over a tuple); floats summed in order, as a running total would.
+        names = list(totals)
+        for name, values in zip(names, zip(*map(itemgetter(*names), grouped.values()))):
+            if name in FLOAT_COLUMNS:
+                total = 0
+                for value in values:
+                    total += value
+                totals[name] = total
+            else:
+                totals[name] = sum(values)
     rows = []
+    formatted: dict[tuple, object] = {}
     for key, sums in grouped.items():
-        row = {g: _format_key(g, v) for g, v in zip(group_by, key, strict=True)}
+        row = {}
+        for g, v in zip(group_by, key, strict=True):
+            if g in ("day", "hour"):
+                text = formatted.get((g, v))
+                if text is None:
+                    text = formatted[(g, v)] = _format_key(g, v)
+                row[g] = text
+            else:
+                row[g] = v
         row.update(finalize(sums))
         row["_cost_nanos"] = sums["cost_nanos"]
         rows.append(row)
@@ -271,6 +314,67 @@ def usage_report(
     return UsageReport(
         as_of=rollup_as_of(org), start=start, end=end, group_by=group_by, rows=rows, totals=finalize(totals)
     )
+
+
+def usage_sums(
+    org: Organization,
+    *,
+    start: datetime,
+    end: datetime,
+    group_by: Sequence[str] = (),
+    filters: dict[str, list[str]] | None = None,
+    columns: Sequence[str] = ("cost_nanos", "revenue_nanos"),
+) -> dict[tuple, dict[str, int]]:
+    """Raw sums per group (key as in usage_report before formatting: datetimes for day/hour), only
+    the rollup `columns` asked for plus `recurring_revenue_nanos`; nothing finalised. For series and
+    sparklines that need one or two numbers per cell (API.md §3 figures, the same as usage_report's)."""
+    start, end = truncate_hour(start), truncate_hour(end)
+    filters = {k: list(v) for k, v in (filters or {}).items() if k in FILTER_KEYS and v}
+    group_by = tuple(dict.fromkeys(g for g in group_by if g in GROUP_KEYS))
+    columns = [c for c in METRIC_COLUMNS if c in set(columns)]
+    out: dict[tuple, dict[str, int]] = {}
+    for key, sums in _rollup_rows(org, start, end, group_by, filters, columns=columns):
+        sums = {k: v or 0 for k, v in sums.items()}
+        sums["recurring_revenue_nanos"] = 0
+        if key in out:
+            add_sums(out[key], sums)
+        else:
+            out[key] = sums
+    blank = {**dict.fromkeys(columns, 0), "recurring_revenue_nanos": 0}
+    for key, amount in _recurring_revenue(org, start, end, group_by, filters):
+        out.setdefault(key, dict(blank))["recurring_revenue_nanos"] += amount
+    return out
+
+
+def customer_daily_margins(
+    org: Organization,
+    *,
+    start: datetime,
+    end: datetime,
+    customers: Sequence[str],
+    filters: dict[str, list[str]] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Margin (revenue incl. prorated recurring revenue − cost, nano-USD) per customer per UTC day
+    ("YYYY-MM-DD"), for just `customers` (the rows a page shows): the same figures as usage_report's
+    `margin_usd` grouped by customer,day, from the daily/hourly customer slice."""
+    filters = {k: list(v) for k, v in (filters or {}).items() if v}
+    wanted = list(dict.fromkeys(customers))
+    if filters.get("customer"):
+        wanted = [c for c in wanted if c in filters["customer"]]
+    if not wanted:
+        return {}
+    filters["customer"] = wanted
+    sums = usage_sums(org, start=start, end=end, group_by=("customer", "day"), filters=filters)
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    days: dict[datetime, str] = {}
+    for (customer, day), s in sums.items():
+        label = days.get(day)
+        if label is None:
+            label = days[day] = _format_key("day", day)
+        out[customer or UNATTRIBUTED][label] = (
+            s["revenue_nanos"] + s["recurring_revenue_nanos"] - s["cost_nanos"]
+        )
+    return dict(out)
 
 
 @dataclass(frozen=True)
