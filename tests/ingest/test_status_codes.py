@@ -1,6 +1,7 @@
 """Every status code of POST /api/v1/events (API.md §4), and that a refused request stores nothing."""
 
 import gzip
+import os
 import threading
 import time
 
@@ -201,10 +202,13 @@ def test_415_for_an_unsupported_content_encoding(acme_api, acme, encoding):
 
 # 429 ---------------------------------------------------------------------------------------------
 
+# One Redis database per xdist worker: cache.clear() flushes the whole database, and two workers'
+# keys (same key ids in their own test databases) must never share a counter.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 REDIS_CACHE = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/11",
+        "LOCATION": f"redis://127.0.0.1:6379/{11 + _WORKER}",
         "KEY_PREFIX": "costlens-ingest-tests",
     }
 }
