@@ -27,6 +27,7 @@ from costlens.customers.services import ImportFailed, customers_import_csv, reve
 from costlens.dashboard.filters import FilterForm
 from costlens.dashboard.pages import filtered_page
 from costlens.usage.models import UNATTRIBUTED
+from costlens.usage.selectors import revenue_entries_read_once
 
 DEFAULT_RANGE = "30d"
 LIST_ROWS = 100  # the worst first; ?all=1 (or the CSV) for everyone
@@ -71,10 +72,13 @@ def customer_list(request):
     plans, segments = plans_and_segments(request.org)
 
     def build(form: FilterForm) -> dict:
-        window, rows = _rows(request, form, scope, with_trend=False)
-        shown = rows if request.GET.get("all") else rows[:LIST_ROWS]
-        # Sparklines for the rows shown only, read lean (margin per customer and day).
-        attach_trends(request.org, shown, start=window.start, end=window.end, filters=form.filters())
+        window = form.window()
+        # Totals and sparklines prorate the same revenue entries: read them once.
+        with revenue_entries_read_once(request.org, window.start, window.end):
+            window, rows = _rows(request, form, scope, with_trend=False)
+            shown = rows if request.GET.get("all") else rows[:LIST_ROWS]
+            # Sparklines for the rows shown only, read lean (margin per customer and day).
+            attach_trends(request.org, shown, start=window.start, end=window.end, filters=form.filters())
         for row in shown:
             row.spark = charts.sparkline_svg_points(row.trend)
         negative = [r for r in rows if r.is_negative]

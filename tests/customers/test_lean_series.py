@@ -68,3 +68,50 @@ def test_overview_top_customers_show_names_and_keep_ids_in_links(client, fran, a
     assert ">Initech<" in table
     assert "customer=cus_0265" in table
     assert ">cus_0265<" not in table
+
+
+def test_revenue_entries_read_once_gives_the_same_figures(acme, acme_api):
+    """Inside revenue_entries_read_once the recurring revenue of every window inside the range (any
+    grouping, a customer filter) equals what the selectors read on their own, without reading the
+    revenue entries again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from costlens.usage.selectors import revenue_entries_read_once, usage_sums
+
+    _data(acme, acme_api)
+    revenue(acme, "c2", "5", start="2026-03-01T00:00:00Z", days=31)  # ends before most windows
+    windows = [
+        (at("2026-04-08T07:00:00Z"), at("2026-04-10T05:00:00Z")),
+        (at("2026-04-06T05:00:00Z"), at("2026-04-08T07:00:00Z")),
+        (at("2026-03-30T00:00:00Z"), at("2026-04-09T00:00:00Z")),
+    ]
+    shapes = [(), ("customer",), ("day",), ("customer", "day"), ("hour",)]
+    filters = [{}, {"customer": ["c1", "c3"]}, {"feature": ["search"]}]
+
+    def figures():
+        return [
+            (
+                usage_sums(acme, start=s, end=e, group_by=g, filters=f),
+                usage_report(acme, start=s, end=e, filters=f).totals,
+            )
+            for s, e in windows
+            for g in shapes
+            for f in filters
+        ]
+
+    want = figures()
+    shared = revenue_entries_read_once(acme, at("2026-03-30T00:00:00Z"), at("2026-04-10T05:00:00Z"))
+    with shared, CaptureQueriesContext(connection) as queries:
+        assert figures() == want
+    assert not [q for q in queries.captured_queries if "customers_revenueentry" in q["sql"]]
+    # Margin overview (this window and the previous one) as before.
+    start, end = at("2026-04-08T00:00:00Z"), at("2026-04-11T00:00:00Z")
+    from costlens.customers.selectors import margin_overview
+
+    overview = margin_overview(acme, start=start, end=end, granularity="day")
+    assert overview.totals == usage_report(acme, start=start, end=end).totals
+    assert (
+        overview.series.revenue_nanos
+        == revenue_cost_series(acme, start=start, end=end, granularity="day", filters={}).revenue_nanos
+    )
