@@ -248,12 +248,14 @@ def rollup_claimed_batch(org_id: int, *, limit: int | None = None) -> int:
     return len(hours)
 
 
-def rollup_org(org_id: int, *, progress: Callable[[int], None] | None = None) -> int:
+def rollup_org(
+    org_id: int, *, progress: Callable[[int], None] | None = None, limit: int | None = None
+) -> int:
     """Bring one org's rollups up to date; advance its watermark when nothing older is pending."""
     started = timezone.now()
     done = 0
     while True:
-        n = rollup_claimed_batch(org_id)
+        n = rollup_claimed_batch(org_id, limit=limit)
         if n == 0:
             break
         done += n
@@ -297,6 +299,10 @@ def _rollup_org_threads(org_id: int, workers: int, progress: Callable[[int], Non
     """The work is in the database, so threads (one connection each) scale like processes here."""
     lock = threading.Lock()
     done: list[int] = []
+    # Claims of at most an even share of what is pending: with CLAIM_BATCH claims, 72 dirty hours
+    # and two workers, one worker took 50 hours and the other 22 and then sat idle.
+    pending = DirtyBucket.objects.filter(org_id=org_id).count()
+    limit = max(1, min(CLAIM_BATCH, -(-pending // workers)))
     errors: list[BaseException] = []
 
     def report(n: int) -> None:
@@ -306,7 +312,7 @@ def _rollup_org_threads(org_id: int, workers: int, progress: Callable[[int], Non
 
     def work() -> None:
         try:
-            done.append(rollup_org(org_id, progress=report))
+            done.append(rollup_org(org_id, progress=report, limit=limit))
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
         finally:
