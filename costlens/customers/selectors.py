@@ -64,22 +64,11 @@ def plans_and_segments(org: Organization) -> tuple[list[str], list[str]]:
     return plans, segments
 
 
-@dataclass
-class CustomerMargin:
-    """One customer's figures over a window (money as exact nano-USD ints, metrics as the API shows them)."""
+class MarginFigures:
+    """Margin, margin % and the money strings of anything with revenue_nanos and cost_nanos."""
 
-    external_id: str
-    name: str
-    plan: str
-    segment: str
     revenue_nanos: int
     cost_nanos: int
-    metrics: dict
-    trend: list[int] = field(default_factory=list)
-
-    @property
-    def display_name(self) -> str:
-        return self.name or self.external_id
 
     @property
     def margin_nanos(self) -> int:
@@ -100,6 +89,24 @@ class CustomerMargin:
     @property
     def margin_usd(self) -> str:
         return nanos_to_str(self.margin_nanos)
+
+
+@dataclass
+class CustomerMargin(MarginFigures):
+    """One customer's figures over a window (money as exact nano-USD ints, metrics as the API shows them)."""
+
+    external_id: str
+    name: str
+    plan: str
+    segment: str
+    revenue_nanos: int
+    cost_nanos: int
+    metrics: dict
+    trend: list[int] = field(default_factory=list)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.external_id
 
     @property
     def is_negative(self) -> bool:
@@ -331,31 +338,11 @@ def customer_detail(
 
 
 @dataclass
-class GroupMargin:
+class GroupMargin(MarginFigures):
     key: str
     customers: int = 0
     revenue_nanos: int = 0
     cost_nanos: int = 0
-
-    @property
-    def margin_nanos(self) -> int:
-        return self.revenue_nanos - self.cost_nanos
-
-    @property
-    def margin_pct(self) -> float | None:
-        return ratio(100 * self.margin_nanos, self.revenue_nanos, 2)
-
-    @property
-    def revenue_usd(self) -> str:
-        return nanos_to_str(self.revenue_nanos)
-
-    @property
-    def cost_usd(self) -> str:
-        return nanos_to_str(self.cost_nanos)
-
-    @property
-    def margin_usd(self) -> str:
-        return nanos_to_str(self.margin_nanos)
 
 
 def margin_by(rows: list[CustomerMargin], attribute: str) -> list[GroupMargin]:
