@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Count, F, Max
 from django.db.models.functions import TruncHour
@@ -19,6 +20,8 @@ from costlens.pricing.selectors import price_book_for
 from costlens.usage.models import DirtyBucket, Event, HourlyRollup
 
 BASELINE_CHUNK = 5000
+# pg_advisory_xact_lock(namespace, org_id): "this transaction is marking superseded attempts of the org".
+CHAIN_LOCK_NAMESPACE = 0x1C05
 
 
 def hour_of(ts: datetime) -> datetime:
@@ -136,6 +139,12 @@ def attempts_mark_superseded_and_buckets_dirty(
 
     Whatever order attempts arrive in, the highest one present marks every lower one: when the
     retry arrives first, the first attempt finds it in the retry index when it arrives.
+
+    Attempts of one request can arrive in two concurrent batches; each transaction would miss the
+    other's uncommitted attempt and neither would mark attempt 1. So the statement is preceded (same
+    round trip) by a per-org advisory lock held until commit: READ COMMITTED takes the statement's
+    snapshot after the lock is granted, so the second batch looks after the first has committed.
+    It orders only this short tail of each batch (the dirty-bucket upsert serialises there anyway).
     """
     attempts = list(attempts)
     if connection.vendor != "postgresql":
@@ -153,11 +162,12 @@ def attempts_mark_superseded_and_buckets_dirty(
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            SELECT pg_advisory_xact_lock(%(ns)s, %(org)s);
             WITH chains AS (
-                SELECT unnest(%(retries)s::text[]) AS request_id
+                SELECT value AS request_id FROM json_array_elements_text(%(retries)s::json)
                 UNION
                 SELECT f.request_id
-                FROM unnest(%(firsts)s::text[]) AS f(request_id)
+                FROM json_array_elements_text(%(firsts)s::json) AS f(request_id)
                 CROSS JOIN LATERAL (
                     SELECT 1 FROM usage_event e3
                     WHERE e3.org_id = %(org)s AND e3.request_id = f.request_id
@@ -190,7 +200,14 @@ def attempts_mark_superseded_and_buckets_dirty(
             ON CONFLICT (org_id, hour)
             DO UPDATE SET generation = usage_dirtybucket.generation + 1, marked_at = now()
             """,
-            {"retries": retries, "firsts": firsts, "org": org_id, "hours": ordered},
+            {
+                # JSON strings: psycopg would quote lists as array literals element by element.
+                "retries": orjson.dumps(retries).decode(),
+                "firsts": orjson.dumps(firsts).decode(),
+                "org": org_id,
+                "hours": ordered,
+                "ns": CHAIN_LOCK_NAMESPACE,
+            },
         )
 
 

@@ -79,3 +79,24 @@ def test_two_concurrent_requests_with_the_same_1000_events_store_each_once(acme_
     assert sum(b["accepted"] + b["duplicates"] for b in bodies) == 2000
     assert Event.objects.filter(org=acme).count() == 1000
     assert Event.objects.filter(org=acme).values("event_id").distinct().count() == 1000
+
+
+def test_an_event_stored_between_the_probe_and_the_copy_is_a_duplicate_not_a_500(acme_api, acme, monkeypatch):
+    """The race the staging fallback exists for: the probe for stored event_ids misses one (another
+    request committed it in between), the COPY meets the unique index, and the batch goes through
+    INSERT ... ON CONFLICT instead: the stored event is kept, the new one stored once."""
+    import ingest.services
+
+    acme_api.post_events([make_event(1, customer_id="first")])
+    # A probe that sees nothing stored: exactly what a request racing the first one would see.
+    monkeypatch.setattr(ingest.services, "_PROBE_SQL", "SELECT NULL::text WHERE %s::json IS NULL AND %s < 0")
+    response = acme_api.post_events([make_event(2, customer_id="new"), make_event(1, customer_id="second")])
+    assert response.status_code == 200, response.content
+    assert response.json() == {"accepted": 1, "duplicates": 1, "rejected": 0, "errors": []}
+    assert dict(Event.objects.filter(org=acme).values_list("event_id", "customer")) == {
+        "evt-1": "first",
+        "evt-2": "new",
+    }
+    from costlens.usage.models import DirtyBucket
+
+    assert DirtyBucket.objects.filter(org=acme).count() == 1

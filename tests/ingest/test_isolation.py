@@ -72,3 +72,12 @@ def _tables_containing(text: str) -> list[str]:
             if cursor.fetchone()[0]:
                 found.append(table)
     return found
+
+
+def test_deleting_an_org_deletes_its_events_and_no_other_orgs(acme_api, acme, globex_api, globex):
+    # usage_event has no database foreign key to the org (ingest speed); Django's cascade must
+    # still remove an org's events with it, and only them.
+    acme_api.post_events([make_event(1), make_event(2)])
+    globex_api.post_events([make_event(1)])
+    acme.delete()
+    assert list(Event.objects.values_list("org__slug", "event_id")) == [("globex", "evt-1")]
