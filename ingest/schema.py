@@ -1,4 +1,4 @@
-"""Validation of usage events (API.md §1) into plain dataclasses.
+"""Validation of usage events (API.md §1) into plain named tuples.
 
 Hand-written for speed: a 1,000-event batch validates in a few milliseconds. Every problem is
 reported as {field: [message]}; one bad event never affects the others.
@@ -7,10 +7,11 @@ reported as {field: [message]}; one bad event never affects the others.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated, Literal, NamedTuple
 
+import msgspec
 import orjson
 
 from costlens.money import parse_usd, usd_to_nanos
@@ -51,8 +52,7 @@ FIELDS = frozenset(
 )
 
 
-@dataclass(slots=True)
-class ValidEvent:
+class ValidEvent(NamedTuple):
     event_id: str
     timestamp: datetime
     model: str
@@ -223,6 +223,10 @@ def _metadata(raw: dict, errors: _Errors) -> dict | None:
     return value
 
 
+# ValidEvent(*values) without the generated __new__'s argument handling: a C call, per event.
+_new_event = tuple.__new__
+
+
 def fast_validate(raw: object, latest: datetime) -> ValidEvent | None:
     """The common case, fast: a ValidEvent when `raw` is valid, else None (then call validate_event).
 
@@ -314,30 +318,33 @@ def fast_validate(raw: object, latest: datetime) -> ValidEvent | None:
         metadata = _metadata(raw, errors)
         if errors:
             return None
-    return ValidEvent(
-        event_id=event_id,
-        timestamp=ts,
-        model=model,
-        provider=provider,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        reasoning_tokens=reasoning,
-        customer=customer or None,
-        feature=feature,
-        route=route,
-        request_id=request_id or event_id,
-        attempt=attempt,
-        fallback_reason=fallback_reason,
-        is_error=status == "error",
-        latency_ms=latency,
-        router_confidence=confidence,
-        quality_score=quality,
-        shadow=shadow,
-        client_cost_nanos=cost,
-        revenue_nanos=revenue or 0,
-        metadata=metadata,
+    return _new_event(
+        ValidEvent,
+        (
+            event_id,
+            ts,
+            model,
+            provider,
+            input_tokens,
+            output_tokens,
+            cache_read,
+            cache_write,
+            reasoning,
+            customer or None,
+            feature,
+            route,
+            request_id or event_id,
+            attempt,
+            fallback_reason,
+            status == "error",
+            latency,
+            confidence,
+            quality,
+            shadow,
+            cost,
+            revenue or 0,
+            metadata,
+        ),
     )
 
 
@@ -434,3 +441,147 @@ def validate_event(raw: object, now: datetime) -> tuple[ValidEvent | None, dict[
         ),
         None,
     )
+
+
+# The whole-batch fast path -------------------------------------------------------------------------
+# msgspec decodes and checks a batch of valid events in C, several times faster than orjson plus
+# fast_validate. It is only a shortcut: any batch it does not take whole (one invalid event, an
+# unknown field, a NUL escape, a number JSON cannot hold...) goes through parse_envelope and the
+# per-event validators, which word the errors. A property test checks it accepts only batches the
+# careful validator accepts, with equal values.
+
+
+def _text(max_length: int, min_length: int = 0):
+    return Annotated[str, msgspec.Meta(min_length=min_length, max_length=max_length)]
+
+
+_Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+_Unit = Annotated[float, msgspec.Meta(ge=0, le=1)]
+_ABSENT = msgspec.Raw(b"")
+
+
+class _WireEvent(msgspec.Struct, forbid_unknown_fields=True):
+    event_id: _text(128, 1)
+    timestamp: _text(64)
+    model: _text(200, 1)
+    input_tokens: _Count
+    output_tokens: _Count
+    provider: _text(64) | None = None
+    customer_id: _text(200) | None = None
+    feature: _text(200) | None = None
+    route: _text(200) | None = None
+    request_id: _text(128) | None = None
+    fallback_reason: _text(64) | None = None
+    cache_read_tokens: _Count | None = None
+    cache_write_tokens: _Count | None = None
+    reasoning_tokens: _Count | None = None
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=MAX_ATTEMPT)] | None = None
+    status: Literal["success", "error"] | None = None
+    latency_ms: Annotated[float, msgspec.Meta(ge=0, le=MAX_LATENCY_MS)] | None = None
+    router_confidence: _Unit | None = None
+    quality_score: _Unit | None = None
+    shadow: bool | None = None
+    # Left as raw JSON and parsed with orjson, so the careful rules see exactly what they see
+    # on the per-event path.
+    cost_usd: msgspec.Raw = _ABSENT
+    revenue_usd: msgspec.Raw = _ABSENT
+    metadata: msgspec.Raw = _ABSENT
+
+
+class _WireBatch(msgspec.Struct, forbid_unknown_fields=True):
+    events: list[_WireEvent]
+
+
+_batch_decoder = msgspec.json.Decoder(_WireBatch)
+_NULL = b"null"
+
+
+def decode_valid_batch(body: bytes, latest: datetime, *, max_events: int) -> list[ValidEvent] | None:
+    """Every event of a `{"events": [...]}` body when all of them are valid, else None.
+
+    `latest` is now + FUTURE_TOLERANCE. None means "use parse_envelope and validate event by
+    event": it never says why.
+    """
+    if b"\\u0000" in body:  # NUL characters are refused with a message by the careful path
+        return None
+    try:
+        wire = _batch_decoder.decode(body).events
+    except (msgspec.MsgspecError, ValueError, RecursionError):  # ValueError: invalid UTF-8
+        return None
+    if not 0 < len(wire) <= max_events:
+        return None
+    fromiso = datetime.fromisoformat
+    events = []
+    for w in wire:
+        ts_text = w.timestamp
+        if "T" not in ts_text and "t" not in ts_text:
+            return None
+        try:
+            ts = fromiso(ts_text)
+            if ts.tzinfo is None:
+                return None
+            ts = ts.astimezone(UTC)
+        except (ValueError, OverflowError):
+            return None
+        if ts > latest:
+            return None
+        input_tokens = w.input_tokens
+        output_tokens = w.output_tokens
+        cache_read = w.cache_read_tokens or 0
+        cache_write = w.cache_write_tokens or 0
+        reasoning = w.reasoning_tokens or 0
+        if cache_read + cache_write > input_tokens or reasoning > output_tokens:
+            return None
+        cost = revenue = metadata = None
+        if w.cost_usd or w.revenue_usd or w.metadata:
+            raw = {}
+            for name, value in (
+                ("cost_usd", w.cost_usd),
+                ("revenue_usd", w.revenue_usd),
+                ("metadata", w.metadata),
+            ):
+                text = bytes(value)
+                if text and text != _NULL:
+                    try:
+                        raw[name] = orjson.loads(text)
+                    except orjson.JSONDecodeError:  # a number orjson cannot hold: the body is refused
+                        return None
+            if raw:
+                errors = _Errors()
+                cost = _money(raw, "cost_usd", errors)
+                revenue = _money(raw, "revenue_usd", errors)
+                metadata = _metadata(raw, errors)
+                if errors:
+                    return None
+        event_id = w.event_id
+        events.append(
+            _new_event(
+                ValidEvent,
+                (
+                    event_id,
+                    ts,
+                    w.model,
+                    w.provider or "",
+                    input_tokens,
+                    output_tokens,
+                    cache_read,
+                    cache_write,
+                    reasoning,
+                    w.customer_id or None,
+                    w.feature or "",
+                    w.route or "",
+                    w.request_id or event_id,
+                    w.attempt or 1,
+                    w.fallback_reason or "",
+                    w.status == "error",
+                    w.latency_ms,
+                    w.router_confidence,
+                    w.quality_score,
+                    w.shadow or False,
+                    cost,
+                    revenue or 0,
+                    metadata,
+                ),
+            )
+        )
+    return events

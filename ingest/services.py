@@ -184,12 +184,28 @@ def price_events(
     return rows
 
 
-def events_ingest(*, org: Organization, raw_events: list, now: datetime | None = None) -> IngestResult:
+def events_ingest(
+    *,
+    org: Organization,
+    raw_events: list | None = None,
+    valid_events: list[ValidEvent] | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Store a batch: `raw_events` (decoded JSON, validated here) or `valid_events` (a batch
+    `ingest.schema.decode_valid_batch` already validated whole, with the same `now`)."""
     now = now or timezone.now()
     latest = now + FUTURE_TOLERANCE
     result = IngestResult()
     valid: list[ValidEvent] = []
     seen_ids: set[str] = set()
+    if valid_events is not None:
+        for event in valid_events:
+            if event.event_id in seen_ids:  # a repeat within the batch: the first one wins
+                result.duplicates += 1
+                continue
+            seen_ids.add(event.event_id)
+            valid.append(event)
+        raw_events = ()
     for index, raw in enumerate(raw_events):
         event = fast_validate(raw, latest)
         if event is None:

@@ -8,7 +8,7 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.schema import FIELDS, FUTURE_TOLERANCE, fast_validate, validate_event
+from ingest.schema import FIELDS, FUTURE_TOLERANCE, decode_valid_batch, fast_validate, validate_event
 from tests.conftest import make_event
 
 DOCUMENTED = {200, 207, 400, 413, 415}
@@ -152,3 +152,36 @@ def test_the_fast_path_accepts_only_what_the_validator_accepts_with_the_same_val
 
 def test_the_fast_path_takes_the_common_event():
     assert fast_validate(make_event(1, customer_id="c", latency_ms=12.5, metadata={"a": 1}), NOW) is not None
+
+
+@settings(max_examples=600, deadline=None)
+@given(events=st.lists(mutated_events() | json_values, min_size=0, max_size=6), extra=st.booleans())
+def test_the_whole_batch_fast_path_takes_only_all_valid_batches_with_the_same_values(events, extra):
+    envelope = {"events": events, "more": 1} if extra else {"events": events}
+    body = _dumps(envelope)
+    fast = decode_valid_batch(body, NOW + FUTURE_TOLERANCE, max_events=1000)
+    if fast is None:
+        return
+    # Taken: the body must be what parse_envelope accepts, and every event valid, equal values.
+    parsed = json.loads(body)
+    assert set(parsed) == {"events"} and 0 < len(parsed["events"]) <= 1000
+    careful = [validate_event(raw, NOW) for raw in parsed["events"]]
+    assert all(errors is None for _, errors in careful)
+    assert fast == [event for event, _ in careful]
+
+
+def test_the_whole_batch_fast_path_takes_the_common_batch_and_leaves_any_other_to_the_validators():
+    good = [
+        make_event(1, customer_id="c", latency_ms=12.5, metadata={"a": 1}, cost_usd="0.5"),
+        make_event(2, attempt=2, request_id="r", status="error", shadow=False),
+    ]
+    fast = decode_valid_batch(_dumps({"events": good}), NOW, max_events=1000)
+    assert fast == [validate_event(raw, NOW)[0] for raw in good]
+    for bad in (
+        [*good, make_event(3, input_tokens=-1)],
+        [*good, make_event(3, metadata={"a": "\x00"})],
+        [*good, make_event(3, unknown=1)],
+        [*good, make_event(3, timestamp="2026-04-10T12:00:00")],
+        good * 600,  # over max_events
+    ):
+        assert decode_valid_batch(_dumps({"events": bad}), NOW, max_events=1000) is None
