@@ -171,14 +171,47 @@ class RollupSliceBase(RollupBase):
         abstract = True
 
 
+# The customer list, the Margin page and the Overview's customer table read a few sums per customer
+# over long windows (rollup.CUBES[3] is the customer cube): covering partial indexes make those reads
+# index-only scans (~110-byte index tuples instead of ~330-byte heap rows fetched at random), chiefly
+# for the hourly ends of a window. Everything else a report reads still comes from the heap.
+CUSTOMER_CUBE = 3
+CUSTOMER_SUMS = [
+    "events",
+    "requests",
+    "fallbacks",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_nanos",
+    "revenue_nanos",
+]
+
+
 class HourlySlice(RollupSliceBase):
     class Meta:
-        indexes = [models.Index(fields=["org", "cube", "bucket"], name="hslice_org_cube_bucket")]
+        indexes = [
+            models.Index(fields=["org", "cube", "bucket"], name="hslice_org_cube_bucket"),
+            models.Index(
+                fields=["org", "bucket", "customer"],
+                include=CUSTOMER_SUMS,
+                condition=models.Q(cube=CUSTOMER_CUBE),
+                name="hslice_customer_sums",
+            ),
+        ]
 
 
 class DailySlice(RollupSliceBase):
     class Meta:
-        indexes = [models.Index(fields=["org", "cube", "bucket"], name="dslice_org_cube_bucket")]
+        indexes = [
+            models.Index(fields=["org", "cube", "bucket"], name="dslice_org_cube_bucket"),
+            models.Index(
+                fields=["org", "bucket", "customer"],
+                include=CUSTOMER_SUMS,
+                condition=models.Q(cube=CUSTOMER_CUBE),
+                name="dslice_customer_sums",
+            ),
+        ]
 
 
 _add_latency_histogram(HourlySlice)
