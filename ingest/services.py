@@ -28,6 +28,8 @@ from ingest.schema import FUTURE_TOLERANCE, ValidEvent, fast_validate, validate_
 from routing.models import Route
 
 COLUMNS = (
+    "org_id",
+    "received_at",
     "event_id",
     "timestamp",
     "model_raw",
@@ -96,13 +98,33 @@ known_routes = _KnownNames()
 
 
 def price_events(
-    org: Organization, events: list[ValidEvent], book: PriceBook, route_baselines: dict[str, str | None]
+    org: Organization,
+    events: list[ValidEvent],
+    book: PriceBook,
+    route_baselines: dict[str, str | None],
+    received_at: datetime | None = None,
 ) -> list[tuple]:
-    """One COPY row (values in COLUMNS order) per event: normalised model, provider, costs."""
+    """One row per event, values in COLUMNS order (the COPY row): normalised model, provider, costs.
+
+    `metadata` is in jsonb's binary COPY form (a version byte, then the JSON text).
+    """
     rows = []
+    org_id = org.id
     models: dict[str, str] = {}
     baselines: dict[str, str] = {}
-    price_at = book.price_at
+    # model -> (price, lo, hi): the price in force over [lo, hi), reused while events fall in it.
+    spans: dict[str, tuple] = {}
+    price_span = book.price_span
+    providers = book.providers
+    dumps = orjson.dumps
+
+    def price_at(model: str, ts: datetime):
+        span = spans.get(model)
+        if span is not None and (span[1] is None or span[1] <= ts) and (span[2] is None or ts < span[2]):
+            return span[0]
+        span = spans[model] = price_span(model, ts)
+        return span[0]
+
     for e in events:
         model = models.get(e.model)
         if model is None:
@@ -111,50 +133,34 @@ def price_events(
         if baseline_model is None:
             raw_baseline = route_baselines.get(e.route) or org.baseline_model
             baseline_model = baselines[e.route] = normalize_model(raw_baseline, book.aliases)
-        inp, out, c_read, c_write, reasoning = (
-            e.input_tokens,
-            e.output_tokens,
-            e.cache_read_tokens,
-            e.cache_write_tokens,
-            e.reasoning_tokens,
-        )
-        price = price_at(model, e.timestamp)
-        computed = (
-            cost_nanos(
-                price,
-                input_tokens=inp,
-                output_tokens=out,
-                cache_read_tokens=c_read,
-                cache_write_tokens=c_write,
-                reasoning_tokens=reasoning,
-            )
-            if price is not None
-            else 0
-        )
+        ts = e.timestamp
+        inp = e.input_tokens
+        out = e.output_tokens
+        c_read = e.cache_read_tokens
+        c_write = e.cache_write_tokens
+        reasoning = e.reasoning_tokens
+        price = price_at(model, ts)
+        computed = 0 if price is None else cost_nanos(price, inp, out, c_read, c_write, reasoning)
         client_cost = e.client_cost_nanos
         cost = computed if client_cost is None else client_cost
-        baseline_price = price if baseline_model == model else price_at(baseline_model, e.timestamp)
+        baseline_price = price if baseline_model == model else price_at(baseline_model, ts)
         # With no price for the baseline model, the event claims no savings (baseline = its cost).
         if baseline_price is None:
             baseline = cost
         elif baseline_price is price:
             baseline = computed
         else:
-            baseline = cost_nanos(
-                baseline_price,
-                input_tokens=inp,
-                output_tokens=out,
-                cache_read_tokens=c_read,
-                cache_write_tokens=c_write,
-                reasoning_tokens=reasoning,
-            )
+            baseline = cost_nanos(baseline_price, inp, out, c_read, c_write, reasoning)
+        metadata = e.metadata
         rows.append(
             (
+                org_id,
+                received_at,
                 e.event_id,
-                e.timestamp,
+                ts,
                 e.model,
                 model,
-                e.provider or book.providers.get(model, ""),
+                e.provider or providers.get(model, ""),
                 inp,
                 out,
                 c_read,
@@ -178,7 +184,7 @@ def price_events(
                 client_cost,
                 baseline,
                 e.revenue_nanos,
-                orjson.dumps(e.metadata).decode() if e.metadata is not None else None,
+                None if metadata is None else b"\x01" + dumps(metadata),
             )
         )
     return rows
@@ -230,21 +236,21 @@ def events_ingest(
         return result
 
     book, route_baselines = _price_book_and_baselines(org)
-    rows = price_events(org, valid, book, route_baselines)
+    rows = price_events(org, valid, book, route_baselines, received_at=now)
     if connection.vendor != "postgresql":
         with transaction.atomic():
-            inserted = _bookkeep(org, valid, _write_generic(org.id, rows, now))
+            inserted = _bookkeep(org, valid, _write_generic(org.id, rows))
     else:
         try:
             with transaction.atomic():
-                inserted = _bookkeep(org, valid, _copy_new_rows(org.id, rows, now))
+                inserted = _bookkeep(org, valid, _copy_new_rows(org.id, rows))
         except _Raced:
             # Another request stored some of these event_ids between our probe and our COPY (the
             # COPY and everything of this attempt were rolled back): the staging path settles
             # each row with ON CONFLICT DO NOTHING, first write wins.
             nested = connection.in_atomic_block or not connection.get_autocommit()
             with transaction.atomic():
-                inserted = _bookkeep(org, valid, _write_postgres(org.id, rows, now, nested=nested))
+                inserted = _bookkeep(org, valid, _write_postgres(rows, nested=nested))
     result.accepted = len(inserted)
     result.duplicates += len(valid) - len(inserted)
     return result
@@ -268,31 +274,35 @@ class _Raced(Exception):
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_stage (
+    org_id bigint, received_at timestamptz,
     event_id text, timestamp timestamptz, model_raw text, model text, provider text,
     input_tokens bigint, output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint,
     reasoning_tokens bigint, customer text, feature text, route text, request_id text, attempt integer,
     fallback_reason text, is_error boolean, latency_ms double precision, router_confidence double precision,
     quality_score double precision, shadow boolean, superseded boolean, unpriced boolean, cost_nanos bigint,
     computed_cost_nanos bigint, client_cost_nanos bigint, baseline_cost_nanos bigint, revenue_nanos bigint,
-    metadata text
+    metadata jsonb
 ) ON COMMIT DELETE ROWS
 """
 
 
 # Binary COPY with declared types: a third of the client CPU of text COPY for a 1,000-row batch.
-_STAGE_TYPES = (
+# A binary COPY sends each value in its column type's wire form, unchecked: the jsonb column gets
+# jsonb's (a version byte, then the JSON text), which price_events builds; declared as bytea so
+# psycopg passes those bytes through.
+_COPY_TYPES = (
+    "int8", "timestamptz",
     "text", "timestamptz", "text", "text", "text", "int8", "int8", "int8", "int8", "int8",
     "text", "text", "text", "text", "int4", "text", "bool", "float8", "float8", "float8",
-    "bool", "bool", "bool", "int8", "int8", "int8", "int8", "int8", "text",
+    "bool", "bool", "bool", "int8", "int8", "int8", "int8", "int8", "bytea",
 )  # fmt: skip
+_EVENT_ID = COLUMNS.index("event_id")
 
 
 def _event_id(row: tuple) -> str:
-    return row[0]
+    return row[_EVENT_ID]
 
 
-# The jsonb column takes jsonb's binary form in a binary COPY: a version byte, then the JSON text.
-_COPY_TYPES = ("int8", "timestamptz", *_STAGE_TYPES[:-1], "bytea")
 # One unique-index probe per id (LATERAL ... LIMIT 1 cannot be planned as a scan of the org's events,
 # which `event_id = ANY(...)` was whenever the table's statistics were stale). The ids travel as one
 # JSON string: psycopg quotes a Python list as an array literal element by element, in Python.
@@ -304,7 +314,7 @@ CROSS JOIN LATERAL (
 """
 
 
-def _copy_new_rows(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
+def _copy_new_rows(org_id: int, rows: list[tuple]) -> set[str]:
     """Store the rows whose event_id the org does not have yet, with COPY straight into usage_event.
 
     One probe of the unique index finds the event_ids already stored (retries, re-sends); the
@@ -313,30 +323,25 @@ def _copy_new_rows(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
     unique index and `_Raced` sends the whole batch through the staging path instead.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_PROBE_SQL, [orjson.dumps([r[0] for r in rows]).decode(), org_id])
+        cursor.execute(_PROBE_SQL, [orjson.dumps([r[_EVENT_ID] for r in rows]).decode(), org_id])
         existing = {event_id for (event_id,) in cursor.fetchall()}
-        fresh = sorted((r for r in rows if r[0] not in existing), key=_event_id)
+        fresh = sorted((r for r in rows if r[_EVENT_ID] not in existing), key=_event_id)
         if not fresh:
             return set()
         try:
-            with cursor.copy(
-                f"COPY usage_event (org_id, received_at, {', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
+            with cursor.copy(f"COPY usage_event ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_COPY_TYPES)
+                write_row = copy.write_row
                 for row in fresh:
-                    metadata = row[-1]
-                    copy.write_row(
-                        (org_id, now, *row[:-1], None if metadata is None else b"\x01" + metadata.encode())
-                    )
+                    write_row(row)
         except psycopg.errors.UniqueViolation as exc:
             raise _Raced from exc
-    return {r[0] for r in fresh}
+    return {r[_EVENT_ID] for r in fresh}
 
 
-def _write_postgres(org_id: int, rows: list[tuple], now: datetime, *, nested: bool) -> set[str]:
+def _write_postgres(rows: list[tuple], *, nested: bool) -> set[str]:
     """COPY into the staging table, then insert what is new; returns the event_ids stored."""
     cols = ", ".join(COLUMNS)
-    select_cols = ", ".join("metadata::jsonb" if c == "metadata" else c for c in COLUMNS)
     with connection.cursor() as cursor:
         # The stage is created once per database connection (remembered only once committed: a
         # rolled-back transaction takes its CREATE with it). ON COMMIT DELETE ROWS empties it when
@@ -350,25 +355,24 @@ def _write_postgres(org_id: int, rows: list[tuple], now: datetime, *, nested: bo
         elif nested:
             cursor.execute("DELETE FROM ingest_stage")
         with cursor.copy(f"COPY ingest_stage ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_STAGE_TYPES)
+            copy.set_types(_COPY_TYPES)
             for row in sorted(rows, key=_event_id):
                 copy.write_row(row)
         # Sorted so that two racing batches take the unique-index locks in the same order; byte
         # order (COLLATE "C") is Python's order, so the sort only checks the rows are presorted.
         cursor.execute(
             f"""
-            INSERT INTO usage_event (org_id, received_at, {cols})
-            SELECT %(org)s, %(now)s, {select_cols} FROM ingest_stage ORDER BY event_id COLLATE "C"
+            INSERT INTO usage_event ({cols})
+            SELECT {cols} FROM ingest_stage ORDER BY event_id COLLATE "C"
             ON CONFLICT (org_id, event_id) DO NOTHING
             RETURNING event_id
-            """,
-            {"org": org_id, "now": now},
+            """
         )
         return {event_id for (event_id,) in cursor.fetchall()}
 
 
-def _write_generic(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
-    ids = [r[0] for r in rows]
+def _write_generic(org_id: int, rows: list[tuple]) -> set[str]:
+    ids = [r[_EVENT_ID] for r in rows]
     existing: set[str] = set()
     for start in range(0, len(ids), 500):
         existing.update(
@@ -378,11 +382,12 @@ def _write_generic(org_id: int, rows: list[tuple], now: datetime) -> set[str]:
         )
     objs = []
     for row in rows:
-        if row[0] in existing:
+        if row[_EVENT_ID] in existing:
             continue
         values = dict(zip(COLUMNS, row, strict=True))
-        values["metadata"] = orjson.loads(values["metadata"]) if values["metadata"] is not None else None
-        objs.append(Event(org_id=org_id, received_at=now, **values))
+        metadata = values["metadata"]
+        values["metadata"] = orjson.loads(metadata[1:]) if metadata is not None else None  # jsonb's form
+        objs.append(Event(**values))
     Event.objects.bulk_create(objs, batch_size=200)
     return {o.event_id for o in objs}
 

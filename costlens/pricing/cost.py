@@ -65,7 +65,6 @@ class Price:
 
 def cost_nanos(
     price: Price,
-    *,
     input_tokens: int,
     output_tokens: int,
     cache_read_tokens: int = 0,
@@ -123,6 +122,19 @@ class PriceBook:
                 base = self.catalog_price_at(model, ts)
                 return base.discounted(discount) if base is not None and discount is not None else base
         return self.catalog_price_at(model, ts)
+
+    def price_span(self, model: str, ts: datetime) -> tuple[Price | None, datetime | None, datetime | None]:
+        """`price_at(model, ts)` and the half-open span [lo, hi) around `ts` where it stays the same
+        (None: unbounded), so a caller pricing many events of one model can reuse it."""
+        lo = hi = None
+        for keys in (self._override_keys.get(model), self._catalog_keys.get(model)):
+            if keys:
+                i = bisect.bisect_right(keys, ts)
+                if i > 0 and (lo is None or keys[i - 1] > lo):
+                    lo = keys[i - 1]
+                if i < len(keys) and (hi is None or keys[i] < hi):
+                    hi = keys[i]
+        return self.price_at(model, ts), lo, hi
 
     def knows(self, model: str) -> bool:
         return model in self._catalog or model in self._overrides
