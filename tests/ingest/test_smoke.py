@@ -12,7 +12,7 @@ def test_a_valid_event_is_stored_priced_and_answered_200(acme_api, acme):
 
 
 def test_metadata_is_stored_as_the_json_that_was_sent(acme_api, acme):
-    metadata = {"note": "héllo ✓ \"quoted\"", "tokens": 12, "ratio": 2.5, "cached": True}
+    metadata = {"note": 'héllo ✓ "quoted"', "tokens": 12, "ratio": 2.5, "cached": True}
     assert acme_api.post_events([make_event(1, metadata=metadata), make_event(2)]).status_code == 200
     stored = dict(Event.objects.filter(org=acme).values_list("event_id", "metadata"))
     assert stored == {"evt-1": metadata, "evt-2": None}
