@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from costlens.dashboard.filters import DIMENSIONS, FilterForm
 from costlens.dashboard.tables import Table, csv_response
-from costlens.usage.selectors import dimension_values
+from costlens.usage.selectors import cyclic_gc_paused, dimension_values
 
 
 def filter_context(request: HttpRequest, form: FilterForm, *, keep: Sequence[str] = ()) -> dict:
@@ -42,6 +42,8 @@ def _csv_export(request: HttpRequest, form: FilterForm, context: dict, page_name
     return csv_response(table, filename)
 
 
+# A page builds and renders thousands of short-lived objects: no cyclic collection pauses mid-page.
+@cyclic_gc_paused
 def filtered_page(
     request: HttpRequest,
     template: str,

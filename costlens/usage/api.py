@@ -14,7 +14,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -23,6 +22,7 @@ from costlens.usage.selectors import (
     FILTER_KEYS,
     GROUP_KEYS,
     UsageReport,
+    cyclic_gc_paused,
     rfc3339,
     truncate_hour,
     usage_report,
@@ -205,19 +205,7 @@ USAGE_PARAMETERS = [
 ]
 
 
-class OrjsonRenderer(JSONRenderer):
-    """The same JSON as DRF's renderer (compact, UTF-8), encoded by orjson: a 30-day customer×day
-    answer has 15,000 rows × 30 keys, and the stdlib encoder took a fifth of the request."""
-
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        if data is None:
-            return b""
-        return orjson.dumps(data)
-
-
 class UsageView(APIView):
-    renderer_classes = [OrjsonRenderer]
-
     @extend_schema(
         operation_id="usage_report",
         summary="Aggregated usage, cost, savings and margin",
@@ -230,6 +218,7 @@ class UsageView(APIView):
             401: OpenApiResponse(description="Missing or unknown API key."),
         },
     )
+    @cyclic_gc_paused
     def get(self, request):
         try:
             query = parse_usage_query(request.query_params)
@@ -238,7 +227,10 @@ class UsageView(APIView):
         report = usage_report(
             request.org, start=query.start, end=query.end, group_by=query.group_by, filters=query.filters
         )
-        return Response(report_json(report))
+        # The same JSON as DRF's renderer (compact, UTF-8), encoded by orjson: a 30-day customer×day
+        # answer has 15,500 rows × 30 keys and the stdlib encoder took a fifth of the request. Encoded
+        # here, so the rows are freed before the collector resumes (see cyclic_gc_paused).
+        return HttpResponse(orjson.dumps(report_json(report)), content_type="application/json")
 
 
 class UsageCsvView(APIView):
@@ -254,6 +246,7 @@ class UsageCsvView(APIView):
             401: OpenApiResponse(description="Missing or unknown API key."),
         },
     )
+    @cyclic_gc_paused
     def get(self, request):
         try:
             query = parse_usage_query(request.query_params)

@@ -6,6 +6,8 @@ window, daily rows for the whole UTC days in between.
 
 from __future__ import annotations
 
+import functools
+import gc
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -327,6 +329,29 @@ def _format_key(group: str, value) -> object:
     return value
 
 
+def cyclic_gc_paused(fn):
+    """Run fn with Python's cyclic garbage collector paused (reference counting still frees).
+
+    A 30-day customer×day report builds ~50,000 dicts; each batch of 700 new containers triggered a
+    young collection and some a full one over every object of the process (measured: 160-260 ms of
+    a ~1.7 s request, and single 90-185 ms pauses that set the p95 of the customer and margin
+    pages). Report rows hold no cycles, so nothing waits for the collector; it resumes on return.
+    """
+
+    @functools.wraps(fn)
+    def paused(*args, **kwargs):
+        if not gc.isenabled():  # nested, or paused by the caller
+            return fn(*args, **kwargs)
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return paused
+
+
+@cyclic_gc_paused
 def usage_report(
     org: Organization,
     *,
@@ -402,6 +427,7 @@ def usage_report(
     )
 
 
+@cyclic_gc_paused
 def usage_sums(
     org: Organization,
     *,

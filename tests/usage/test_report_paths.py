@@ -231,3 +231,28 @@ def test_the_api_answers_the_report_as_json(spread, acme_api):
     want = report_json(usage_report(spread, start=START, end=END, group_by=["customer", "day"]))
     assert {k: v for k, v in body.items() if k != "as_of"} == {k: v for k, v in want.items() if k != "as_of"}
     assert len(body["rows"]) > 10
+
+
+def test_reports_leave_the_garbage_collector_as_they_found_it(spread):
+    import gc
+
+    from costlens.usage.selectors import cyclic_gc_paused
+
+    assert gc.isenabled()
+    usage_report(spread, start=START, end=END, group_by=["customer", "day"])
+    assert gc.isenabled()
+
+    @cyclic_gc_paused
+    def fails():
+        assert not gc.isenabled()
+        raise ValueError
+
+    with pytest.raises(ValueError):
+        fails()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        usage_report(spread, start=START, end=END, group_by=["day"])
+        assert not gc.isenabled()  # a caller's pause is not ended by a nested report
+    finally:
+        gc.enable()
