@@ -176,6 +176,19 @@ def cpu_seconds(pids) -> float:
     return total / tick
 
 
+def peak_rss_mb(pids) -> list[float]:
+    """Each process's peak resident memory so far (VmHWM), in MB."""
+    peaks = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            continue
+        kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        peaks.append(kb / 1024)
+    return peaks
+
+
 def children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
@@ -434,6 +447,7 @@ def main() -> int:
         load_after = os.getloadavg()[0]
         web_cpu = cpu_seconds(workers) - web_cpu
         db_cpu = backends.seconds
+        peak_rss = peak_rss_mb(workers)
     finally:
         if not args.keep_server:
             os.killpg(server.pid, signal.SIGTERM)
@@ -469,6 +483,7 @@ def main() -> int:
         f" (+ client {client_cpu * per_k:.1f} ms);"
         f" raw COPY postgres {raw['pg_cpu'] * 1000 / raw['rows'] * 1000:.1f} ms"
     )
+    print(f"peak RSS per worker:  {', '.join(f'{mb:.0f} MB' for mb in peak_rss)}  (target < 400 MB)")
     capacity = os.cpu_count() / ((web_cpu + db_cpu) / n_events)
     print(f"=> on {os.cpu_count()} otherwise idle cores, ingest could sustain ~{capacity:,.0f} events/s")
     ok = stored == n_unique and result["non_200"] == 0 and result["accepted"] == n_unique
