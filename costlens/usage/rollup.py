@@ -28,6 +28,8 @@ DIMENSIONS = ("customer", "feature", "model", "route", "provider")
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 CLAIM_BATCH = 50
+# How many of an org's oldest dirty marks a claim looks at to pick its days.
+CLAIM_SCAN = 5000
 
 # Other apps' per-hour recomputations (e.g. routing's fallback-chain rollup), registered from their
 # AppConfig.ready(). Each is called as fn(org_id, hour) inside the claiming transaction, after the
@@ -169,8 +171,9 @@ def recompute_hour(org_id: int, hour: datetime) -> None:
 def recompute_day(org_id: int, day: datetime) -> None:
     """Replace the daily rows (full and slices) of one UTC day with the sums of its hourly rows.
 
-    Two workers may rebuild different hours of the same day at once; the per-(org, day) advisory
-    lock makes their day rewrites take turns, and each then reads the other's committed hours.
+    Claims take whole days under the per-(org, day) advisory lock (_claim), so one worker holds all
+    the claimed hours of a day; the lock, taken again here, also makes any other writer of the day's
+    rows take turns, each reading the other's committed hours.
     """
     hourly, daily = _table(HourlyRollup), _table(DailyRollup)
     hslice, dslice = _table(HourlySlice), _table(DailySlice)
@@ -219,18 +222,46 @@ class RollupRun:
     orgs: int = 0
 
 
+def _claim(org_id: int, limit: int) -> list[tuple[int, datetime]]:
+    """Lock the dirty marks of whole UTC days, oldest first, up to `limit` hours (at least one day).
+
+    Whole days, so that each day's rows are rewritten once per run rather than once per batch that
+    holds some of its hours (72 dirty hours, two workers: 4 day rewrites instead of 5; a 720-hour
+    rebuild: 30 instead of ~44). On PostgreSQL a day is claimed with its per-(org, day) advisory
+    lock, tried and never waited for (a day another worker holds is skipped; recompute_day takes
+    the same lock again, which is immediate), then its marks FOR UPDATE SKIP LOCKED (a mark an
+    ingest transaction is upserting right now waits for the next run).
+    """
+    pending = DirtyBucket.objects.filter(org_id=org_id).order_by("hour").values_list("hour", flat=True)
+    per_day: dict[datetime, int] = {}
+    for hour in pending[:CLAIM_SCAN]:
+        day = day_of(hour)
+        per_day[day] = per_day.get(day, 0) + 1
+    claimed: list[tuple[int, datetime]] = []
+    for day, count in per_day.items():
+        if claimed and len(claimed) + count > limit:
+            break
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [org_id, day.toordinal()])
+                if not cursor.fetchone()[0]:
+                    continue
+        claimed += (
+            DirtyBucket.objects.select_for_update(skip_locked=True)
+            .filter(org_id=org_id, hour__gte=day, hour__lt=day + DAY)
+            .order_by("hour")
+            .values_list("id", "hour")
+        )
+    return claimed
+
+
 def rollup_claimed_batch(org_id: int, *, limit: int | None = None) -> int:
-    """Claim up to `limit` dirty hours of one org (SKIP LOCKED), recompute them and their days.
+    """Claim the dirty hours of whole days of one org (about `limit` hours), recompute them and their days.
 
     Returns how many buckets were recomputed; 0 when nothing is left to claim.
     """
     with transaction.atomic():
-        claimed = list(
-            DirtyBucket.objects.select_for_update(skip_locked=True)
-            .filter(org_id=org_id)
-            .order_by("hour")
-            .values_list("id", "hour")[: limit or CLAIM_BATCH]
-        )
+        claimed = _claim(org_id, limit or CLAIM_BATCH)
         if not claimed:
             return 0
         hours = sorted({h for _, h in claimed})
@@ -299,8 +330,8 @@ def _rollup_org_threads(org_id: int, workers: int, progress: Callable[[int], Non
     """The work is in the database, so threads (one connection each) scale like processes here."""
     lock = threading.Lock()
     done: list[int] = []
-    # Claims of at most an even share of what is pending: with CLAIM_BATCH claims, 72 dirty hours
-    # and two workers, one worker took 50 hours and the other 22 and then sat idle.
+    # Claims of about an even share of what is pending (whole days, see _claim): with CLAIM_BATCH
+    # claims, 72 dirty hours and two workers, one worker took 50 hours and the other 22, then idled.
     pending = DirtyBucket.objects.filter(org_id=org_id).count()
     limit = max(1, min(CLAIM_BATCH, -(-pending // workers)))
     errors: list[BaseException] = []

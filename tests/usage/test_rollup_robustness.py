@@ -81,10 +81,11 @@ def test_rebuild_rejects_a_bad_since(db):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_rolling_up_the_same_org_at_once_never_double_count(acme_api, acme, monkeypatch):
     acme_api.post_events(spread_events(480))
-    # Small claims so both workers get hours of the same days and rewrite those days concurrently.
+    # Small claims: claims take whole days (never fewer hours than one day), so each worker takes
+    # one of the two days, and neither may take both.
     monkeypatch.setattr(rollup, "CLAIM_BATCH", 3)
     barrier = threading.Barrier(2)
-    # Lockstep: both workers hold a claim (hours of the same day) before either rewrites that day.
+    # Lockstep: both workers hold a claim before either rewrites its day.
     lockstep = threading.Barrier(2, timeout=2)
 
     def hold_until_both_claimed(org_id, hour):
