@@ -81,3 +81,14 @@ def test_other_orgs_rows_are_their_own(ingest, acme, globex, globex_api):
     ingest(chain("a", 10), client=globex_api)
     assert RouteModelStat.objects.filter(org=acme, grain="d").aggregate(n=Sum("requests"))["n"] == 1
     assert RouteModelStat.objects.filter(org=globex, grain="d").aggregate(n=Sum("requests"))["n"] == 1
+
+
+def test_deleting_an_org_deletes_its_routing_rows_and_no_other(ingest, acme, globex, globex_api):
+    # The routing rollup tables carry no database FK to the org (one check per inserted row at
+    # commit); Django's CASCADE still removes an org's rows.
+    ingest(chain("a", 10))
+    ingest(chain("a", 10), client=globex_api)
+    globex.delete()
+    for model, _, _ in TABLES:
+        assert not model.objects.filter(org_id=globex.id).exists(), model.__name__
+        assert model.objects.filter(org=acme).exists(), model.__name__
