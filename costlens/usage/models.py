@@ -172,9 +172,11 @@ class RollupSliceBase(RollupBase):
 
 
 # The customer list, the Margin page and the Overview's customer table read a few sums per customer
-# over long windows (rollup.CUBES[3] is the customer cube): covering partial indexes make those reads
-# index-only scans (~110-byte index tuples instead of ~330-byte heap rows fetched at random), chiefly
-# for the hourly ends of a window. Everything else a report reads still comes from the heap.
+# over long windows (rollup.CUBES[3] is the customer cube). On the daily slice a covering partial index
+# makes the whole days an index-only scan (~170 pages of ~110-byte tuples instead of a scan of every
+# cube's ~330-byte rows). Not on the hourly slice: it is rewritten every rollup hour, and maintaining
+# the same index there cost ~3-9 ms per hour of rollup (a few % of its throughput) for ~5-15 ms per
+# page read (docs/decisions.md).
 CUSTOMER_CUBE = 3
 CUSTOMER_SUMS = [
     "events",
@@ -190,15 +192,7 @@ CUSTOMER_SUMS = [
 
 class HourlySlice(RollupSliceBase):
     class Meta:
-        indexes = [
-            models.Index(fields=["org", "cube", "bucket"], name="hslice_org_cube_bucket"),
-            models.Index(
-                fields=["org", "bucket", "customer"],
-                include=CUSTOMER_SUMS,
-                condition=models.Q(cube=CUSTOMER_CUBE),
-                name="hslice_customer_sums",
-            ),
-        ]
+        indexes = [models.Index(fields=["org", "cube", "bucket"], name="hslice_org_cube_bucket")]
 
 
 class DailySlice(RollupSliceBase):
