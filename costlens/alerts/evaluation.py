@@ -15,7 +15,7 @@ from costlens.accounts.models import Organization
 from costlens.alerts.rules import RuleSpec
 from costlens.customers.models import Customer
 from costlens.customers.selectors import str_to_nanos
-from costlens.customers.templatetags.margin_fmt import usd
+from costlens.display import usd
 from costlens.money import NANOS_PER_USD, nanos_to_str
 from costlens.usage.selectors import truncate_hour, usage_report
 from routing.models import Route

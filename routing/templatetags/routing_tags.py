@@ -5,68 +5,16 @@ from fractions import Fraction
 
 from django import template
 
+from costlens import display
+
 register = template.Library()
 
 
-def _nanos(value) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return int(Decimal(value).scaleb(9))
-    return int(value)
-
-
-@register.filter
-def usd(value) -> str:
-    """Readable dollars: cents from $1 up, four decimals below (six below $0.0001)."""
-    nanos = _nanos(value)
-    if nanos is None:
-        return "—"
-    amount = Decimal(nanos).scaleb(-9)
-    sign = "−" if amount < 0 else ""
-    amount = abs(amount)
-    if amount >= 1 or amount == 0:
-        return f"{sign}${amount:,.2f}"
-    if amount >= Decimal("0.0001"):
-        return f"{sign}${amount:.4f}"
-    return f"{sign}${amount:.6f}"
-
-
-@register.filter
-def usd_unit(value) -> str:
-    """Per-request / per-call costs: always six decimals, so a column lines up."""
-    nanos = _nanos(value)
-    if nanos is None:
-        return "—"
-    amount = Decimal(nanos).scaleb(-9)
-    return f"{'−' if amount < 0 else ''}${abs(amount):,.6f}"
-
-
-@register.filter
-def usd_exact(value) -> str:
-    """Exact to the nano-USD, grouped: $4,500.000000000."""
-    nanos = _nanos(value)
-    if nanos is None:
-        return "—"
-    sign = "−" if nanos < 0 else ""
-    whole, frac = divmod(abs(nanos), 10**9)
-    return f"{sign}${whole:,}.{frac:09d}"
-
-
-@register.filter
-def rate(value, digits: int = 1) -> str:
-    """A fraction as a percent: 0.1234 → 12.3%."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value) * 100:.{int(digits)}f}%"
-
-
-@register.filter
-def percent(value, digits: int = 1) -> str:
-    """A number already in percent: 37.5 → 37.5%."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value):.{int(digits)}f}%"
+register.filter("usd", display.usd)
+register.filter("usd_unit", display.usd_unit)
+register.filter("usd_exact", display.usd_exact)
+register.filter("rate", display.rate)
+register.filter("percent", display.pct)
 
 
 @register.filter

@@ -41,9 +41,9 @@ def test_negative_margin_emails_once_names_the_customer_and_resolves(acme, acme_
     link = "https://costlens.example.com/customers/cust_neg/?range=7d"
     for body in (text, html):
         assert "Initech Corp" in body
-        assert "$0.0100" in body  # revenue
-        assert "$0.0450" in body  # cost
-        assert "−$0.0350" in body  # margin
+        assert "$0.01" in body  # revenue
+        assert "$0.045" in body  # cost
+        assert "−$0.035" in body  # margin
         assert link in body
     assert "cust_ok" not in text
 
@@ -63,7 +63,7 @@ def test_negative_margin_emails_once_names_the_customer_and_resolves(acme, acme_
     resolved = smtp.messages[1]["message"]
     assert "Resolved" in resolved["Subject"] and "Initech Corp" in resolved["Subject"]
     text, _ = smtp.bodies(1)
-    assert "$0.9650" in text  # margin now: 1.01 − 0.045
+    assert "$0.965" in text  # margin now: 1.01 − 0.045
     incident = Incident.objects.get(rule=r)
     assert incident.resolved_at == NOW + timedelta(minutes=10)
     assert [o.firing for o in incident.observations.all()] == [True, False]

@@ -17,7 +17,7 @@ from costlens.dashboard.templatetags.costlens_format import format_usd, price
         ("0.004500000", "$0.0045"),
         ("0.123456789", "$0.1235"),
         ("0.000000001", "$0.000000001"),
-        ("-12.345000000", "-$12.34"),  # half-even
+        ("-12.345000000", "−$12.34"),  # half-even, typographic minus
         ("0", "$0.00"),
         (None, "—"),
     ],

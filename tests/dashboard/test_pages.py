@@ -56,7 +56,7 @@ def test_overview_tiles_show_the_exact_figures(fran_client, acme, acme_data):
     assert exact(html, "tile-savings") == totals["savings_usd"]
     savings_pct = 100 * Decimal(totals["savings_usd"]) / Decimal(totals["baseline_cost_usd"])
     assert text(html, "tile-savings-pct") == f"{savings_pct:.1f}% of $0.018"
-    assert text(html, "tile-margin-pct") == "-37.5% of $0.01 revenue"  # -0.00375 / 0.01
+    assert text(html, "tile-margin-pct") == "−37.5% of $0.01 revenue"  # -0.00375 / 0.01
     assert exact(html, "tile-margin") == totals["margin_usd"] == "-0.003750000"
     assert ">$0.01375<" in html  # the spend tile shows 4 significant digits
 

@@ -27,7 +27,7 @@ def test_list_worst_first_filter_by_plan_and_drill_down(fran_page, live_server, 
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Loser Inc")
     expect(rows.first).to_have_class("negative clickable")
-    expect(rows.first.get_by_test_id("margin")).to_have_text("−$0.0180")
+    expect(rows.first.get_by_test_id("margin")).to_have_text("−$0.018")
     page.get_by_test_id("filter-plan").select_option("team")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Winner LLC")

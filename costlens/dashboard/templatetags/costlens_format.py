@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from costlens import display
+from costlens.display import DASH
+from costlens.display import usd as format_usd  # the readable text of a money cell (charts use it too)
+
 register = template.Library()
-DASH = "—"
-
-
-def format_usd(value) -> str:
-    if value is None or value == "":
-        return DASH
-    amount = Decimal(str(value))
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    if amount == 0:
-        text = "0.00"
-    elif amount >= 1:
-        text = f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_EVEN):,}"
-    else:
-        # Small amounts (cost per request) keep 4 significant digits rather than collapsing to $0.00.
-        digits = min(9, max(2, -amount.adjusted() + 3))
-        text = format(amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN), "f")
-        whole, frac = text.split(".")
-        text = f"{whole}.{frac.rstrip('0').ljust(2, '0')}"
-    return f"{sign}${text}"
 
 
 @register.filter
@@ -37,7 +21,7 @@ def usd(value) -> str:
     """'$4,500.00' with the exact decimal string in the title."""
     if value is None or value == "":
         return DASH
-    negative = str(value).startswith("-")
+    negative = display.is_negative(value)
     return format_html(
         '<span class="money{}" title="${}" data-exact="{}">{}</span>',
         " neg" if negative else "",
@@ -47,27 +31,9 @@ def usd(value) -> str:
     )
 
 
-@register.filter
-def num(value) -> str:
-    if value is None or value == "":
-        return DASH
-    return f"{int(value):,}"
-
-
-@register.filter
-def rate(value) -> str:
-    """A fraction (0.125) as a percent (12.5%)."""
-    if value is None:
-        return DASH
-    return f"{100 * float(value):.1f}%"
-
-
-@register.filter
-def pct(value) -> str:
-    """A value already in percent (37.5) as '37.5%'."""
-    if value is None:
-        return DASH
-    return f"{float(value):.1f}%"
+register.filter("num", display.thousands)
+register.filter("rate", display.rate)
+register.filter("pct", display.pct)
 
 
 @register.filter
@@ -113,7 +79,15 @@ def get(mapping, key):
     return mapping.get(key) if mapping else None
 
 
-FORMATTERS = {"price": price, "usd": usd, "int": num, "rate": rate, "pct": pct, "ms": ms, "score": score}
+FORMATTERS = {
+    "price": price,
+    "usd": usd,
+    "int": display.thousands,
+    "rate": display.rate,
+    "pct": display.pct,
+    "ms": ms,
+    "score": score,
+}
 
 
 @register.simple_tag
