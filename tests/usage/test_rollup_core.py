@@ -40,3 +40,19 @@ def test_fallbacks_and_windows_spanning_days_use_hourly_and_daily_rows(acme_api,
     assert report.totals["superseded"] == 1
     # the superseded Haiku attempt: 500 × $1/1M + 200 × $5/1M
     assert report.totals["wasted_cost_usd"] == "0.001500000"
+
+
+def test_deleting_an_org_deletes_its_rollup_rows_and_no_other(acme_api, acme, globex_api, globex):
+    # The usage rollup tables carry no database FK to the org (a check per written row at commit);
+    # Django's cascade must still remove an org's rows with it, and only its rows.
+    from costlens.usage.models import DailyRollup, DailySlice, HourlyRollup, HourlySlice
+
+    for client in (acme_api, globex_api):
+        assert client.post_events([make_event(1, customer_id="c", feature="chat")]).status_code == 200
+    call_command("rollup")
+    tables = (HourlyRollup, DailyRollup, HourlySlice, DailySlice)
+    assert all(t.objects.filter(org=globex).exists() for t in tables)
+    globex.delete()
+    for table in tables:
+        assert not table.objects.filter(org_id=globex.id).exists(), table.__name__
+        assert table.objects.filter(org=acme).exists(), table.__name__
