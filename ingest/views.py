@@ -3,12 +3,14 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from costlens.usage.selectors import cyclic_gc_paused
 from ingest.http import BodyError, is_json_content_type, parse_envelope, read_body
 from ingest.ratelimit import rate_limit_hit
 from ingest.schema import FUTURE_TOLERANCE, decode_valid_batch
@@ -70,6 +72,9 @@ class EventsView(APIView):
             )
         ],
     )
+    # A 1,000-event batch allocates ~3,000 containers (no cycles among them): with the cyclic
+    # collector running, ~6 ms of each batch went to collections (measured with gc.callbacks).
+    @method_decorator(cyclic_gc_paused)
     def post(self, request):
         wait = rate_limit_hit(key_id=request.auth.pk, limit_per_minute=settings.INGEST_RATE_LIMIT_PER_MINUTE)
         if wait is not None:
