@@ -61,7 +61,17 @@ def main() -> int:
     # Rollups are rewritten (DELETE + INSERT) by every rollup; without autovacuum (it is off on the dev
     # box) their dead rows would be read by every report. Production runs autovacuum.
     with connection.cursor() as cursor:
-        for table in ("usage_hourlyrollup", "usage_dailyrollup", "usage_hourlyslice", "usage_dailyslice"):
+        for table in (
+            "usage_hourlyrollup",
+            "usage_dailyrollup",
+            "usage_hourlyslice",
+            "usage_dailyslice",
+            # routing's hook rewrites these in the same rollups
+            "routing_routemodelstat",
+            "routing_routequalitybin",
+            "routing_routechainstep",
+            "routing_routeshadowpair",
+        ):
             cursor.execute(f"VACUUM ANALYZE {table}")
     org = Organization.objects.get(slug="bench")
     user = get_user_model().objects.get(username="bench@bench.test")
