@@ -223,6 +223,20 @@ def _metadata(raw: dict, errors: _Errors) -> dict | None:
     return value
 
 
+def _fast_timestamp(text: str, latest: datetime) -> datetime | None:
+    """An RFC 3339 date-time with an offset, in UTC, not after `latest`; None for anything else."""
+    if "T" not in text and "t" not in text:
+        return None
+    try:
+        ts = datetime.fromisoformat(text)
+        if ts.tzinfo is None:
+            return None
+        ts = ts.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+    return None if ts > latest else ts
+
+
 # ValidEvent(*values) without the generated __new__'s argument handling: a C call, per event.
 _new_event = tuple.__new__
 
@@ -242,16 +256,10 @@ def fast_validate(raw: object, latest: datetime) -> ValidEvent | None:
     if type(event_id) is not str or not 0 < len(event_id) <= 128 or "\x00" in event_id:
         return None
     ts_text = get("timestamp")
-    if type(ts_text) is not str or len(ts_text) > 64 or ("T" not in ts_text and "t" not in ts_text):
+    if type(ts_text) is not str or len(ts_text) > 64:
         return None
-    try:
-        ts = datetime.fromisoformat(ts_text)
-        if ts.tzinfo is None:
-            return None
-        ts = ts.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
-    if ts > latest:
+    ts = _fast_timestamp(ts_text, latest)
+    if ts is None:
         return None
     model = get("model")
     if type(model) is not str or not 0 < len(model) <= 200 or "\x00" in model:
@@ -510,20 +518,10 @@ def decode_valid_batch(body: bytes, latest: datetime, *, max_events: int) -> lis
         return None
     if not 0 < len(wire) <= max_events:
         return None
-    fromiso = datetime.fromisoformat
     events = []
     for w in wire:
-        ts_text = w.timestamp
-        if "T" not in ts_text and "t" not in ts_text:
-            return None
-        try:
-            ts = fromiso(ts_text)
-            if ts.tzinfo is None:
-                return None
-            ts = ts.astimezone(UTC)
-        except (ValueError, OverflowError):
-            return None
-        if ts > latest:
+        ts = _fast_timestamp(w.timestamp, latest)
+        if ts is None:
             return None
         input_tokens = w.input_tokens
         output_tokens = w.output_tokens
