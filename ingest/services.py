@@ -200,33 +200,12 @@ def events_ingest(
     """Store a batch: `raw_events` (decoded JSON, validated here) or `valid_events` (a batch
     `ingest.schema.decode_valid_batch` already validated whole, with the same `now`)."""
     now = now or timezone.now()
-    latest = now + FUTURE_TOLERANCE
     result = IngestResult()
+    if valid_events is None:
+        valid_events = _validated(raw_events, now, result.errors)
     valid: list[ValidEvent] = []
     seen_ids: set[str] = set()
-    if valid_events is not None:
-        for event in valid_events:
-            if event.event_id in seen_ids:  # a repeat within the batch: the first one wins
-                result.duplicates += 1
-                continue
-            seen_ids.add(event.event_id)
-            valid.append(event)
-        raw_events = ()
-    for index, raw in enumerate(raw_events):
-        event = fast_validate(raw, latest)
-        if event is None:
-            event, errors = validate_event(raw, now)
-            if errors:
-                event_id = raw.get("event_id") if isinstance(raw, dict) else None
-                result.errors.append(
-                    {
-                        "index": index,
-                        "event_id": event_id if isinstance(event_id, str) else None,
-                        "errors": errors,
-                    }
-                )
-                continue
-            assert event is not None
+    for event in valid_events:
         if event.event_id in seen_ids:  # a repeat within the batch: the first one wins
             result.duplicates += 1
             continue
@@ -254,6 +233,30 @@ def events_ingest(
     result.accepted = len(inserted)
     result.duplicates += len(valid) - len(inserted)
     return result
+
+
+def _validated(raw_events: list, now: datetime, errors: list[dict]) -> list[ValidEvent]:
+    """The valid events of a decoded batch, in order; each invalid one is reported in `errors`
+    with its index, its event_id (when it is a string) and the message of every field."""
+    latest = now + FUTURE_TOLERANCE
+    valid = []
+    for index, raw in enumerate(raw_events):
+        event = fast_validate(raw, latest)
+        if event is None:
+            event, problems = validate_event(raw, now)
+            if problems:
+                event_id = raw.get("event_id") if isinstance(raw, dict) else None
+                errors.append(
+                    {
+                        "index": index,
+                        "event_id": event_id if isinstance(event_id, str) else None,
+                        "errors": problems,
+                    }
+                )
+                continue
+            assert event is not None
+        valid.append(event)
+    return valid
 
 
 def _bookkeep(org: Organization, valid: list[ValidEvent], stored: set[str]) -> list[ValidEvent]:

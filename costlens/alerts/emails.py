@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from costlens.alerts.evaluation import Finding, usd_text
+from costlens.alerts.evaluation import Finding
 from costlens.alerts.rules import KIND_LABELS
-from costlens.customers.selectors import str_to_nanos
+from costlens.display import usd
 
 SUBJECT_PREFIX = "[CostLens]"
 
@@ -32,7 +32,7 @@ def _money_rows(figures: dict, group: dict) -> list[tuple[str, str]]:
     rows = []
     for key, label in keys:
         if figures.get(key) is not None and (with_margin or key == "cost_usd"):
-            rows.append((label, usd_text(str_to_nanos(figures[key]))))
+            rows.append((label, usd(figures[key])))
     if with_margin and figures.get("margin_pct") is not None:
         rows.append(("Margin %", f"{figures['margin_pct']:.1f}%".replace("-", "−")))
     if figures.get("requests") is not None:

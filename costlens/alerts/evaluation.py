@@ -119,11 +119,6 @@ def _labels(org: Organization, groups: list[dict]) -> dict[str, str]:
     return out
 
 
-def usd_text(nanos: int) -> str:
-    """For people (emails, incident texts): the same rounding as the pages' `usd` filter."""
-    return usd(int(nanos))
-
-
 def _pct(value: float | Decimal | None) -> str:
     return "n/a" if value is None else f"{float(value) * 100:.1f}%"
 
@@ -187,9 +182,9 @@ def _negative_margin(org, spec: RuleSpec, start, end) -> list[Finding]:
                 key=_key(group),
                 label="",
                 value=margin,
-                value_text=f"margin {usd_text(str_to_nanos(row['margin_usd']))}",
+                value_text=f"margin {usd(row['margin_usd'])}",
                 limit=limit,
-                limit_text=f"margin below {usd_text(int(limit * NANOS_PER_USD))}",
+                limit_text=f"margin below {usd(int(limit * NANOS_PER_USD))}",
                 firing=margin < limit,
                 figures=_figures(row),
             )
@@ -326,12 +321,12 @@ def _spend_spike(org, spec: RuleSpec, start, end) -> list[Finding]:
         # Average spend of an equal-length window over the past 7 days: past · window / 7d.
         expected_nanos = past * window_seconds // history_seconds
         if past == 0:
-            value, value_text, firing = None, f"spend {usd_text(cost)}, no spend in the 7 days before", False
+            value, value_text, firing = None, f"spend {usd(cost)}, no spend in the 7 days before", False
         else:
             value = (Decimal(cost) * history_seconds / (Decimal(past) * window_seconds)).quantize(
                 Decimal("0.0001")
             )
-            value_text = f"spend {usd_text(cost)} = {value:.2f}× the usual {usd_text(expected_nanos)}"
+            value_text = f"spend {usd(cost)} = {value:.2f}× the usual {usd(expected_nanos)}"
             firing = Decimal(cost) * history_seconds > multiple * Decimal(past) * window_seconds
         figures = _figures(row)
         figures["expected_cost_usd"] = nanos_to_str(expected_nanos)
