@@ -25,7 +25,7 @@ from costlens.accounts.models import Organization
 from costlens.customers.models import RevenueEntry
 from costlens.customers.revenue import cumulative_nanos
 from costlens.money import nanos_to_str
-from costlens.usage.metrics import add_sums, empty_sums, finalize
+from costlens.usage.metrics import METRIC_NAMES, add_sums, finalize_values
 from costlens.usage.models import (
     UNATTRIBUTED,
     DailyRollup,
@@ -36,7 +36,7 @@ from costlens.usage.models import (
     HourlySlice,
     RollupWatermark,
 )
-from costlens.usage.rollup import CUBES, DIMENSIONS, METRIC_COLUMNS, cube_for
+from costlens.usage.rollup import CUBES, CUSTOMER_FEATURE_CUBE, DIMENSIONS, METRIC_COLUMNS, cube_for
 
 GROUP_KEYS = ("customer", "feature", "model", "route", "provider", "day", "hour")
 FILTER_KEYS = DIMENSIONS
@@ -89,6 +89,9 @@ def window_segments(start: datetime, end: datetime) -> list[tuple[type, datetime
 
 
 FLOAT_COLUMNS = {"quality_sum", "latency_sum"}
+_FLOAT_AT = {i for i, c in enumerate(METRIC_COLUMNS) if c in FLOAT_COLUMNS}
+_COST_AT = METRIC_COLUMNS.index("cost_nanos")
+_ZEROS = (0,) * len(METRIC_COLUMNS)
 
 
 def _as_utc(value) -> datetime:
@@ -109,8 +112,9 @@ def _rollup_rows(
     *,
     use_slices: bool = True,
     columns: Sequence[str] = METRIC_COLUMNS,
-) -> Iterable[tuple[tuple, dict]]:
-    """(group key, summed rollup columns) per group, from ONE statement over every window segment.
+) -> Iterable[tuple[tuple, tuple]]:
+    """(group key, summed rollup `columns` as a tuple) per group, from ONE statement over every window
+    segment.
 
     `columns` (default: every metric column) narrows what is read and summed, for lean selectors.
 
@@ -125,6 +129,12 @@ def _rollup_rows(
     dims = [g for g in group_by if g in DIMENSIONS]
     # The smallest rollup that still has every dimension the query groups or filters by.
     cube = cube_for(set(dims) | set(filters)) if use_slices else None
+    # (table, lo, hi, guard): guard None, or whether the rest of a trailing partial day has rows.
+    segments = [(table, lo, hi, None) for table, lo, hi in segments]
+    rest = None if "hour" in group_by else _trailing_day_guard([s[:3] for s in segments])
+    if rest is not None:
+        _, day, end, _ = segments.pop()
+        segments += [(DailyRollup, day, day + DAY, False), (HourlyRollup, day, end, True)]
     key_exprs = []
     postgres = connection.vendor == "postgresql"
     for g in group_by:
@@ -140,7 +150,7 @@ def _rollup_rows(
         elif g == "hour":
             key_exprs.append("CAST(EXTRACT(EPOCH FROM bucket) AS BIGINT)" if postgres else "bucket")
         else:
-            key_exprs.append(g)
+            key_exprs.append(f"NULLIF({g}, '')")  # unattributed: None, as the API shows it
     # Rows of the table that are already one per group (the grouped dimensions are exactly the table's,
     # at the grouped time grain) are read as they are: a 30-day customer×day report is 14,500 daily
     # slice rows, and aggregating them again spilled a 15,500-group hash aggregate to disk (~1 s).
@@ -153,12 +163,20 @@ def _rollup_rows(
     select_keys = "".join(f"{expr}, " for expr in key_exprs)
     group = f" GROUP BY {', '.join(key_exprs)}" if key_exprs else ""
     parts, params = [], []
-    for table, lo, hi in segments:
+    hourly_model = HourlyRollup if cube is None else HourlySlice
+    for table, lo, hi, guard in segments:
         model = table if cube is None else (HourlySlice if table is HourlyRollup else DailySlice)
         where = (
             ["org_id = %s"] + (["cube = %s"] if cube is not None else []) + ["bucket >= %s", "bucket < %s"]
         )
         params += [org.pk] + ([cube] if cube is not None else []) + [_db_dt(lo), _db_dt(hi)]
+        if guard is not None:
+            where.append(
+                f"{'' if guard else 'NOT '}EXISTS (SELECT 1 FROM {hourly_model._meta.db_table} "
+                f"WHERE org_id = %s{' AND cube = %s' if cube is not None else ''} "
+                "AND bucket >= %s AND bucket < %s)"
+            )
+            params += [org.pk] + ([cube] if cube is not None else []) + [_db_dt(rest[0]), _db_dt(rest[1])]
         for key, values in filters.items():
             where.append(f"{key} IN ({', '.join(['%s'] * len(values))})")
             params += values
@@ -175,10 +193,11 @@ def _rollup_rows(
         sql = f"SELECT {select_keys}{', '.join(casts)} FROM ({' UNION ALL '.join(parts)}) AS segments{group}"
     n_keys = len(key_exprs)
     with connection.cursor() as cursor:
-        if postgres and cube is None:
-            # The full rollup: hundreds of thousands of rows over 30 days. JIT compilation of the 40
-            # sums cost ~0.6 s of a ~1.5 s customer×feature read (more than it saved), and the hash
-            # aggregate spilled to disk at the default 4 MB. SET LOCAL: this statement only.
+        if postgres and (cube is None or (cube == CUSTOMER_FEATURE_CUBE and not time_keyed)):
+            # Tens to hundreds of thousands of rows aggregated again (the full rollup, or the customer x
+            # feature slice over a long window: ~56,000 rows in 30 days). JIT compilation of
+            # the 40 sums cost ~0.6 s of a ~1.5 s customer×feature read (more than it saved), and the
+            # sort or hash aggregate spilled to disk at the default 4 MB. SET LOCAL: this statement only.
             with transaction.atomic():
                 cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
                 cursor.execute(sql, params)
@@ -186,23 +205,46 @@ def _rollup_rows(
         else:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-    # Per-row work kept minimal (a 30-day customer×day report has 15,000 rows): bucket values are
-    # converted once per distinct value, not once per row.
-    times = [g in ("day", "hour") for g in group_by]
+    # Per-row work kept minimal (a 30-day customer×day report has 15,500 rows): the row is sliced, not
+    # copied into a dict; "" dimensions are NULL from SQL already; bucket values are converted once per
+    # distinct value, not once per row.
+    time_at = [i for i, g in enumerate(group_by) if g in ("day", "hour")]
     converted: dict = {}
     for row in rows:
-        if row[n_keys] is None:  # no rollup rows at all (an aggregate without GROUP BY still answers)
+        values = row[n_keys:]
+        if values[0] is None:  # no rollup rows at all (an aggregate without GROUP BY still answers)
             continue
-        key = []
-        for is_time, v in zip(times, row[:n_keys]):
-            if is_time:
+        key = row[:n_keys]
+        if time_at:
+            key = list(key)
+            for i in time_at:
+                v = key[i]
                 c = converted.get(v)
                 if c is None:
                     c = converted[v] = _as_utc(v)
-                key.append(c)
-            else:
-                key.append(v or None)
-        yield tuple(key), dict(zip(columns, row[n_keys:]))
+                key[i] = c
+            key = tuple(key)
+        yield key, values
+
+
+def _trailing_day_guard(segments: list) -> tuple[datetime, datetime] | None:
+    """Where the window's last segment is a partial UTC day [day, end): the rest of it, [end, next day).
+
+    Dashboards ask for "the last N days up to now", so the window ends inside today and the hours
+    after its end are still empty; then the day's daily row holds exactly the sums of its hours
+    before the end (the day and its hours are written in the same rollup transaction, and one
+    statement reads them consistent). _rollup_rows reads that daily row when nothing is stored in
+    the rest of the day, and the hours otherwise (a late or future-dated event): two guarded
+    branches of the same statement, each an index probe the planner runs once. Today's hourly
+    rows are many (~1,400 an hour in the customer x feature slice, 22,000 in a 16-hour morning)
+    where the daily row is one per group.
+    """
+    if not segments or segments[-1][0] is not HourlyRollup:
+        return None
+    _, day, end = segments[-1]
+    if day.hour or end - day >= DAY:
+        return None
+    return end, day + DAY
 
 
 def _db_dt(value: datetime):
@@ -368,38 +410,39 @@ def usage_report(
     start, end = truncate_hour(start), truncate_hour(end)
     filters = {k: list(v) for k, v in (filters or {}).items() if k in FILTER_KEYS and v}
     group_by = tuple(dict.fromkeys(g for g in group_by if g in GROUP_KEYS))
-    grouped: dict[tuple, dict] = {}
-    for key, sums in _rollup_rows(org, start, end, group_by, filters, use_slices=use_slices):
-        # One row per group from SQL: taken as is (no copy, no add) unless a key repeats.
-        if None in sums.values():
-            sums = {k: v or 0 for k, v in sums.items()}
+    # Per group: the summed METRIC_COLUMNS as a tuple, one row from SQL taken as is (no dict, no
+    # copy) unless a key repeats; recurring revenue beside it.
+    grouped: dict[tuple, tuple] = {}
+    for key, values in _rollup_rows(org, start, end, group_by, filters, use_slices=use_slices):
+        if None in values:
+            values = tuple(v or 0 for v in values)
         existing = grouped.get(key)
-        if existing is None:
-            sums["recurring_revenue_nanos"] = 0
-            grouped[key] = sums
-        else:
-            add_sums(existing, sums)
+        grouped[key] = values if existing is None else tuple(map(add, existing, values))
+    recurring: dict[tuple, int] = {}
     for key, amount in _recurring_revenue(org, start, end, group_by, filters):
-        existing = grouped.get(key)
-        if existing is None:  # revenue without usage in this group
-            existing = grouped[key] = empty_sums()
-        existing["recurring_revenue_nanos"] += amount
+        if key not in grouped:  # revenue without usage in this group
+            grouped[key] = _ZEROS
+        recurring[key] = recurring.get(key, 0) + amount
 
-    totals = empty_sums()
+    totals = list(_ZEROS)
     if grouped:
         # Column-wise sums in C; floats summed in order, as a running total would (reduce, not sum:
         # sum() of floats is compensated from Python 3.12 on).
-        names = list(totals)
-        for name, values in zip(names, zip(*map(itemgetter(*names), grouped.values()))):
-            totals[name] = reduce(add, values, 0) if name in FLOAT_COLUMNS else sum(values)
+        totals = [
+            reduce(add, column, 0) if i in _FLOAT_AT else sum(column)
+            for i, column in enumerate(zip(*grouped.values()))
+        ]
+    total_metrics = dict(zip(METRIC_NAMES, finalize_values(totals, sum(recurring.values()))))
     # Rows are built once, in their final order (decorated sort: no helper key added and removed).
     time_at = next((i for i, g in enumerate(group_by) if g == "hour"), None)
     if time_at is None:
         time_at = next((i for i, g in enumerate(group_by) if g == "day"), None)
     formatted: dict[tuple, object] = {}
     times = [g in ("day", "hour") for g in group_by]
+    names = (*group_by, *METRIC_NAMES)
     decorated = []
-    for key, sums in grouped.items():
+    no_revenue = recurring.get
+    for key, values in grouped.items():
         if time_at is None:  # no time key to format
             shown = key
         else:
@@ -412,18 +455,17 @@ def usage_report(
                     shown.append(text)
                 else:
                     shown.append(v)
-        row = dict(zip(group_by, shown))
-        row.update(finalize(sums))
-        cost = sums["cost_nanos"]
+        row = dict(zip(names, (*shown, *finalize_values(values, no_revenue(key, 0)))))
+        cost = values[_COST_AT]
         # By time then cost (largest first); without a time key by cost, ties by the key's text.
         order = (shown[time_at] or "", -cost) if time_at is not None else (-cost, *map(str, shown))
         decorated.append((order, row))
     decorated.sort(key=itemgetter(0))
     rows = [row for _, row in decorated]
     if not group_by:
-        rows = [finalize(totals)]
+        rows = [dict(total_metrics)]
     return UsageReport(
-        as_of=rollup_as_of(org), start=start, end=end, group_by=group_by, rows=rows, totals=finalize(totals)
+        as_of=rollup_as_of(org), start=start, end=end, group_by=group_by, rows=rows, totals=total_metrics
     )
 
 
@@ -445,8 +487,8 @@ def usage_sums(
     group_by = tuple(dict.fromkeys(g for g in group_by if g in GROUP_KEYS))
     columns = [c for c in METRIC_COLUMNS if c in set(columns)]
     out: dict[tuple, dict[str, int]] = {}
-    for key, sums in _rollup_rows(org, start, end, group_by, filters, columns=columns):
-        sums = {k: v or 0 for k, v in sums.items()}
+    for key, values in _rollup_rows(org, start, end, group_by, filters, columns=columns):
+        sums = {k: v or 0 for k, v in zip(columns, values)}
         sums["recurring_revenue_nanos"] = 0
         if key in out:
             add_sums(out[key], sums)
