@@ -95,7 +95,7 @@ def main() -> int:
         ("30d group_by=customer,day", {**d30, "group_by": "customer,day"}),
         ("30d group_by=model,day", {**d30, "group_by": "model,day"}),
         ("30d customer=cust_0001 group_by=model", {**d30, "customer": "cust_0001", "group_by": "model"}),
-        ("30d group_by=customer,feature (full rollup)", {**d30, "group_by": "customer,feature"}),
+        ("30d group_by=customer,feature", {**d30, "group_by": "customer,feature"}),
         ("24h group_by=hour,model", {**d1, "group_by": "hour,model"}),
     ]
 
