@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 import psycopg
@@ -23,7 +23,7 @@ from costlens.pricing.cost import PriceBook, cost_nanos
 from costlens.pricing.normalize import normalize_model
 from costlens.pricing.selectors import price_book_for
 from costlens.usage.models import UNATTRIBUTED, Event
-from costlens.usage.services import attempts_mark_superseded_and_buckets_dirty
+from costlens.usage.services import CHAIN_LOCK_NAMESPACE, attempts_mark_superseded, buckets_mark_dirty
 from ingest.schema import FUTURE_TOLERANCE, ValidEvent, fast_validate, validate_event
 from routing.models import Route
 
@@ -263,12 +263,141 @@ def _bookkeep(org: Organization, valid: list[ValidEvent], stored: set[str]) -> l
     """After the rows are written, in the same transaction: customers, routes, chains, dirty hours."""
     inserted = [e for e in valid if e.event_id in stored]
     _ensure_customers_and_routes(org, inserted)
-    attempts_mark_superseded_and_buckets_dirty(
-        org_id=org.id,
-        attempts=[(e.request_id, e.attempt) for e in inserted if not e.shadow],
-        hours=[e.timestamp for e in inserted],
-    )
+    attempts_mark_superseded_and_buckets_dirty(org_id=org.id, events=inserted)
     return inserted
+
+
+_CHAINS_SQL = """
+SELECT pg_advisory_xact_lock(%(ns)s, %(org)s);
+WITH retries AS (
+    SELECT value AS request_id FROM json_array_elements_text(%(retries)s::json)
+),
+adopted AS (
+    SELECT o.id, o.request_id
+    FROM json_array_elements_text(%(own)s::json) AS f(request_id)
+    CROSS JOIN LATERAL (
+        SELECT o.id, o.request_id FROM ingest_orphanretry o
+        WHERE o.org_id = %(org)s AND o.request_id = f.request_id
+        LIMIT 1
+    ) AS o
+    WHERE EXISTS (SELECT 1 FROM ingest_orphanretry x WHERE x.org_id = %(org)s)
+),
+unorphaned AS (
+    DELETE FROM ingest_orphanretry WHERE id = ANY(ARRAY(SELECT id FROM adopted))
+),
+orphaned AS (
+    INSERT INTO ingest_orphanretry (org_id, request_id)
+    SELECT %(org)s, r.request_id FROM retries AS r
+    WHERE NOT EXISTS (
+        SELECT 1 FROM usage_event f WHERE f.org_id = %(org)s AND f.event_id = r.request_id
+    )
+    ORDER BY r.request_id
+    ON CONFLICT (org_id, request_id) DO NOTHING
+),
+chains AS (
+    SELECT request_id FROM retries
+    UNION
+    SELECT request_id FROM adopted
+    UNION
+    SELECT f.request_id
+    FROM json_array_elements_text(%(others)s::json) AS f(request_id)
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM usage_event e3
+        WHERE e3.org_id = %(org)s AND e3.request_id = f.request_id
+          AND e3.attempt > 1 AND NOT e3.shadow
+        LIMIT 1
+    ) AS later
+),
+marked AS (
+    UPDATE usage_event e SET superseded = true
+    WHERE e.id = ANY(ARRAY(
+        SELECT x.id
+        FROM chains AS c
+        CROSS JOIN LATERAL (
+            SELECT e2.id, e2.attempt, e2.superseded, max(e2.attempt) OVER () AS top
+            FROM usage_event e2
+            WHERE e2.org_id = %(org)s AND e2.request_id = c.request_id AND NOT e2.shadow
+        ) AS x
+        WHERE x.attempt < x.top AND NOT x.superseded
+    ))
+    AND e.org_id = %(org)s AND NOT e.shadow AND NOT e.superseded
+    RETURNING e.timestamp
+)
+INSERT INTO usage_dirtybucket (org_id, hour, generation, marked_at)
+SELECT %(org)s, h, 1, now() FROM (
+    SELECT unnest(%(hours)s::timestamptz[])
+    UNION
+    SELECT date_trunc('hour', timestamp, 'UTC') FROM marked
+) AS hours(h)
+ORDER BY h
+ON CONFLICT (org_id, hour)
+DO UPDATE SET generation = usage_dirtybucket.generation + 1, marked_at = now()
+"""
+
+
+def attempts_mark_superseded_and_buckets_dirty(*, org_id: int, events: list[ValidEvent]) -> None:
+    """Mark the attempts that the newly stored `events` supersede (or that supersede them), then
+    mark dirty the events' hours plus those of the newly superseded events. On PostgreSQL it is
+    one statement (one round trip per batch):
+
+    - a retry (attempt > 1) has its whole chain read through the (org_id, request_id) index
+      (LATERAL: one index lookup per id, a plan the planner cannot turn into a scan of all the
+      org's events); if no event has its request_id as event_id yet, its request is recorded in
+      `ingest_orphanretry`, for the first attempt to find when it arrives;
+    - a first attempt whose request_id is its own event_id (the default; ~95% of events) can only
+      be part of a chain if a retry was stored before it, i.e. if its request is an orphan: one
+      check that the org has any orphans (usually none, then nothing more), else one probe of that
+      small table each; the orphan row is deleted (no other event with that event_id can come);
+    - a first attempt with a request_id of its own probes the partial index of retries instead;
+    - the UPDATE goes by primary key (`id = ANY(ARRAY(...))`, no join to misplan), and the dirty
+      buckets are upserted in hour order (the same lock order as `buckets_mark_dirty`).
+
+    Whatever order attempts arrive in, the highest one present marks every lower one.
+
+    Attempts of one request can arrive in two concurrent batches; each transaction would miss the
+    other's uncommitted attempt (and its orphan row). So the statement is preceded (same round
+    trip) by a per-org advisory lock held until commit: READ COMMITTED takes the statement's
+    snapshot after the lock is granted, so the second batch looks after the first has committed.
+    It orders only this short tail of each batch (the dirty-bucket upsert serialises there anyway).
+    """
+    if connection.vendor != "postgresql":
+        superseded_ts = attempts_mark_superseded(
+            org_id=org_id, request_ids=[e.request_id for e in events if not e.shadow]
+        )
+        buckets_mark_dirty(org_id=org_id, hours=[*(e.timestamp for e in events), *superseded_ts])
+        return
+    if not events:
+        return
+    own: set[str] = set()
+    others: set[str] = set()
+    retries: set[str] = set()
+    for e in events:
+        if e.shadow:
+            continue
+        if e.attempt != 1:
+            retries.add(e.request_id)
+        elif e.request_id == e.event_id:
+            own.add(e.request_id)
+        else:
+            others.add(e.request_id)
+    # Distinct hours via epoch arithmetic (C speed), converting only the few distinct ones.
+    hours = [
+        datetime.fromtimestamp(k * 3600, UTC)
+        for k in sorted({int(e.timestamp.timestamp() // 3600) for e in events})
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHAINS_SQL,
+            {
+                # JSON strings: psycopg would quote lists as array literals element by element.
+                "retries": orjson.dumps(sorted(retries)).decode(),
+                "own": orjson.dumps(sorted(own)).decode(),
+                "others": orjson.dumps(sorted(others)).decode(),
+                "org": org_id,
+                "hours": hours,
+                "ns": CHAIN_LOCK_NAMESPACE,
+            },
+        )
 
 
 class _Raced(Exception):

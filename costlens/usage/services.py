@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-import orjson
 from django.db import connection, transaction
 from django.db.models import Count, F, Max
 from django.db.models.functions import TruncHour
@@ -120,95 +119,6 @@ def attempts_mark_superseded(*, org_id: int, request_ids: Iterable[str]) -> list
             touched.extend(stale.values_list("timestamp", flat=True))
             stale.update(superseded=True)
     return touched
-
-
-def attempts_mark_superseded_and_buckets_dirty(
-    *, org_id: int, attempts: Iterable[tuple[str, int]], hours: Iterable[datetime]
-) -> None:
-    """`attempts_mark_superseded` for the (request_id, attempt) of newly stored non-shadow events,
-    then `buckets_mark_dirty` for the given hours plus those of the newly superseded events. On
-    PostgreSQL it is one statement (one round trip per ingest batch):
-
-    - a first attempt (attempt 1, ~95% of events) can only be part of a chain if a later attempt
-      of its request exists: one probe of the small partial index of retries (attempt > 1) each;
-    - a retry (attempt > 1), or a first attempt whose request has a retry, has its whole chain
-      read through the (org_id, request_id) index (LATERAL: one index lookup per id, a plan the
-      planner cannot turn into a scan of all the org's events);
-    - the UPDATE goes by primary key (`id = ANY(ARRAY(...))`, no join to misplan), and the dirty
-      buckets are upserted in hour order (the same lock order as `buckets_mark_dirty`).
-
-    Whatever order attempts arrive in, the highest one present marks every lower one: when the
-    retry arrives first, the first attempt finds it in the retry index when it arrives.
-
-    Attempts of one request can arrive in two concurrent batches; each transaction would miss the
-    other's uncommitted attempt and neither would mark attempt 1. So the statement is preceded (same
-    round trip) by a per-org advisory lock held until commit: READ COMMITTED takes the statement's
-    snapshot after the lock is granted, so the second batch looks after the first has committed.
-    It orders only this short tail of each batch (the dirty-bucket upsert serialises there anyway).
-    """
-    attempts = list(attempts)
-    if connection.vendor != "postgresql":
-        superseded_ts = attempts_mark_superseded(org_id=org_id, request_ids=[r for r, _ in attempts])
-        buckets_mark_dirty(org_id=org_id, hours=[*hours, *superseded_ts])
-        return
-    firsts = sorted({r for r, a in attempts if a == 1})
-    retries = sorted({r for r, a in attempts if a != 1})
-    # Distinct hours via epoch arithmetic (C speed), converting only the few distinct ones.
-    ordered = [
-        datetime.fromtimestamp(k * 3600, UTC) for k in sorted({int(h.timestamp() // 3600) for h in hours})
-    ]
-    if not attempts and not ordered:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT pg_advisory_xact_lock(%(ns)s, %(org)s);
-            WITH chains AS (
-                SELECT value AS request_id FROM json_array_elements_text(%(retries)s::json)
-                UNION
-                SELECT f.request_id
-                FROM json_array_elements_text(%(firsts)s::json) AS f(request_id)
-                CROSS JOIN LATERAL (
-                    SELECT 1 FROM usage_event e3
-                    WHERE e3.org_id = %(org)s AND e3.request_id = f.request_id
-                      AND e3.attempt > 1 AND NOT e3.shadow
-                    LIMIT 1
-                ) AS later
-            ),
-            marked AS (
-                UPDATE usage_event e SET superseded = true
-                WHERE e.id = ANY(ARRAY(
-                    SELECT x.id
-                    FROM chains AS c
-                    CROSS JOIN LATERAL (
-                        SELECT e2.id, e2.attempt, e2.superseded, max(e2.attempt) OVER () AS top
-                        FROM usage_event e2
-                        WHERE e2.org_id = %(org)s AND e2.request_id = c.request_id AND NOT e2.shadow
-                    ) AS x
-                    WHERE x.attempt < x.top AND NOT x.superseded
-                ))
-                AND e.org_id = %(org)s AND NOT e.shadow AND NOT e.superseded
-                RETURNING e.timestamp
-            )
-            INSERT INTO usage_dirtybucket (org_id, hour, generation, marked_at)
-            SELECT %(org)s, h, 1, now() FROM (
-                SELECT unnest(%(hours)s::timestamptz[])
-                UNION
-                SELECT date_trunc('hour', timestamp, 'UTC') FROM marked
-            ) AS hours(h)
-            ORDER BY h
-            ON CONFLICT (org_id, hour)
-            DO UPDATE SET generation = usage_dirtybucket.generation + 1, marked_at = now()
-            """,
-            {
-                # JSON strings: psycopg would quote lists as array literals element by element.
-                "retries": orjson.dumps(retries).decode(),
-                "firsts": orjson.dumps(firsts).decode(),
-                "org": org_id,
-                "hours": ordered,
-                "ns": CHAIN_LOCK_NAMESPACE,
-            },
-        )
 
 
 def buckets_mark_all_dirty(*, since: datetime | None = None) -> int:
