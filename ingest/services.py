@@ -429,6 +429,10 @@ _COPY_TYPES = (
     "bool", "bool", "bool", "int8", "int8", "int8", "int8", "int8", "bytea",
 )  # fmt: skip
 _EVENT_ID = COLUMNS.index("event_id")
+_REQUEST_ID = COLUMNS.index("request_id")
+_ATTEMPT = COLUMNS.index("attempt")
+_SHADOW = COLUMNS.index("shadow")
+_SUPERSEDED = COLUMNS.index("superseded")
 
 
 def _event_id(row: tuple) -> str:
@@ -446,6 +450,29 @@ CROSS JOIN LATERAL (
 """
 
 
+def _superseded_within(rows: list[tuple]) -> list[tuple]:
+    """The rows, with `superseded` already true where a higher attempt of the same request is among
+    them (a retry usually arrives in its first attempt's batch).
+
+    Marking them in the COPY spares the chain-marking statement an UPDATE of each (a new row
+    version plus an entry in each of usage_event's indexes). Only for rows that are all stored
+    together: a row another request stored first may carry a different attempt.
+    """
+    top: dict[str, int] = {}
+    for r in rows:
+        attempt = r[_ATTEMPT]
+        if attempt > 1 and not r[_SHADOW] and top.get(r[_REQUEST_ID], 0) < attempt:
+            top[r[_REQUEST_ID]] = attempt
+    if not top:
+        return rows
+    marked = []
+    for r in rows:
+        if r[_ATTEMPT] < top.get(r[_REQUEST_ID], 0) and not r[_SHADOW]:
+            r = (*r[:_SUPERSEDED], True, *r[_SUPERSEDED + 1 :])
+        marked.append(r)
+    return marked
+
+
 def _copy_new_rows(org_id: int, rows: list[tuple]) -> set[str]:
     """Store the rows whose event_id the org does not have yet, with COPY straight into usage_event.
 
@@ -460,6 +487,7 @@ def _copy_new_rows(org_id: int, rows: list[tuple]) -> set[str]:
         fresh = sorted((r for r in rows if r[_EVENT_ID] not in existing), key=_event_id)
         if not fresh:
             return set()
+        fresh = _superseded_within(fresh)
         try:
             with cursor.copy(f"COPY usage_event ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_COPY_TYPES)
