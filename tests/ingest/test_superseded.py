@@ -149,3 +149,19 @@ def test_attempts_of_one_request_in_two_concurrent_batches_still_supersede(acme_
     flags = Event.objects.filter(org=acme).values_list("attempt", "superseded")
     assert sorted(set(flags)) == [(1, True), (2, False)]
     assert Event.objects.filter(org=acme).count() == 1800
+
+
+def test_a_retry_in_the_batch_that_is_a_duplicate_supersedes_nothing(acme_api, acme):
+    """The first write wins: evt-b is stored as a first attempt of another request, so its re-send
+    as attempt 2 of req-1 is a duplicate and must not mark req-1's first attempt (which the batch
+    would, if attempts were matched within the batch before the duplicates are known)."""
+    acme_api.post_events([make_event("b", request_id="other")])
+    response = acme_api.post_events([_attempt(1), make_event("b", request_id="req-1", attempt=2)])
+    assert response.json()["duplicates"] == 1
+    assert _superseded(acme) == {"evt-b": False, "evt-req-1-a1": False}
+
+
+def test_attempts_in_one_batch_are_marked_whatever_their_order(acme_api, acme):
+    acme_api.post_events([_attempt(2, request="x"), _attempt(1, request="x"), _attempt(1, request="y")])
+    assert _superseded(acme) == {"evt-x-a1": True, "evt-x-a2": False, "evt-y-a1": False}
+    assert Event.objects.filter(org=acme, superseded=True).count() == 1
