@@ -129,12 +129,12 @@ def _rollup_rows(
     dims = [g for g in group_by if g in DIMENSIONS]
     # The smallest rollup that still has every dimension the query groups or filters by.
     cube = cube_for(set(dims) | set(filters)) if use_slices else None
-    # (table, lo, hi, guard): guard None, or whether the rest of a trailing partial day has rows.
+    rest = None if "hour" in group_by else _trailing_day_guard(segments)
+    # (table, lo, hi, guard): guard None, or whether the rest of the trailing partial day has rows.
     segments = [(table, lo, hi, None) for table, lo, hi in segments]
-    rest = None if "hour" in group_by else _trailing_day_guard([s[:3] for s in segments])
     if rest is not None:
-        _, day, end, _ = segments.pop()
-        segments += [(DailyRollup, day, day + DAY, False), (HourlyRollup, day, end, True)]
+        _, day, until, _ = segments.pop()
+        segments += [(DailyRollup, day, day + DAY, False), (HourlyRollup, day, until, True)]
     key_exprs = []
     postgres = connection.vendor == "postgresql"
     for g in group_by:
