@@ -195,6 +195,14 @@ def _timestamp(raw: dict, errors: _Errors, now: datetime) -> datetime | None:
     return ts
 
 
+def _valid_extras(raw: dict) -> tuple[int | None, int | None, dict | None] | None:
+    """(cost, revenue, metadata) of an event for the fast paths, or None when one is invalid (the
+    careful validator then says which)."""
+    errors = _Errors()
+    extras = _money(raw, "cost_usd", errors), _money(raw, "revenue_usd", errors), _metadata(raw, errors)
+    return None if errors else extras
+
+
 def _metadata(raw: dict, errors: _Errors) -> dict | None:
     value = raw.get("metadata")
     if value is None:
@@ -320,12 +328,10 @@ def fast_validate(raw: object, latest: datetime) -> ValidEvent | None:
         return None
     cost = revenue = metadata = None
     if get("cost_usd") is not None or get("revenue_usd") is not None or get("metadata") is not None:
-        errors = _Errors()
-        cost = _money(raw, "cost_usd", errors)
-        revenue = _money(raw, "revenue_usd", errors)
-        metadata = _metadata(raw, errors)
-        if errors:
+        extras = _valid_extras(raw)
+        if extras is None:
             return None
+        cost, revenue, metadata = extras
     return _new_event(
         ValidEvent,
         (
@@ -545,12 +551,10 @@ def decode_valid_batch(body: bytes, latest: datetime, *, max_events: int) -> lis
                     except orjson.JSONDecodeError:  # a number orjson cannot hold: the body is refused
                         return None
             if raw:
-                errors = _Errors()
-                cost = _money(raw, "cost_usd", errors)
-                revenue = _money(raw, "revenue_usd", errors)
-                metadata = _metadata(raw, errors)
-                if errors:
+                extras = _valid_extras(raw)
+                if extras is None:
                     return None
+                cost, revenue, metadata = extras
         event_id = w.event_id
         events.append(
             _new_event(

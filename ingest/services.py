@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 import orjson
 import psycopg
@@ -224,7 +224,7 @@ def events_ingest(
     else:
         # Only events whose event_id is not stored yet (retries, re-sends) are priced and written.
         stored = _stored_event_ids(org.id, [e.event_id for e in valid])
-        fresh = sorted((e for e in valid if e.event_id not in stored), key=_valid_event_id)
+        fresh = sorted((e for e in valid if e.event_id not in stored), key=attrgetter("event_id"))
         inserted = []
         if fresh:
             rows = price_events(org, fresh, book, route_baselines, received_at=now)
@@ -480,10 +480,6 @@ def _stored_event_ids(org_id: int, event_ids: list[str]) -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(_PROBE_SQL, [orjson.dumps(event_ids).decode(), org_id])
         return {event_id for (event_id,) in cursor.fetchall()}
-
-
-def _valid_event_id(event: ValidEvent) -> str:
-    return event.event_id
 
 
 def _copy_rows(rows: list[tuple]) -> set[str]:

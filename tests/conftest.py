@@ -3,6 +3,7 @@
 Tests run against the real PostgreSQL at DATABASE_URL; SQLite is refused.
 """
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from costlens.accounts.services import api_key_create, organization_create, user_create
@@ -63,6 +65,31 @@ class JsonClient(APIClient):
         return self.post(
             "/api/v1/events", orjson.dumps({"events": events}), content_type="application/json", **extra
         )
+
+    def post_batches_at_once(self, batches: list[list[dict]]) -> list:
+        """Each batch posted from its own thread (own connection), all released at the same moment;
+        the responses in the batches' order. An exception in a thread is raised here."""
+        start = threading.Barrier(len(batches))
+        answers: list = [None] * len(batches)
+        failures: list[BaseException] = []
+
+        def post(slot: int) -> None:
+            try:
+                start.wait()
+                answers[slot] = self.post_events(batches[slot])
+            except BaseException as exc:  # re-raised in the test's thread
+                failures.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=post, args=(slot,)) for slot in range(len(batches))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failures:
+            raise failures[0]
+        return answers
 
 
 def _client_for(org) -> JsonClient:

@@ -163,20 +163,18 @@ def _rollup_rows(
     select_keys = "".join(f"{expr}, " for expr in key_exprs)
     group = f" GROUP BY {', '.join(key_exprs)}" if key_exprs else ""
     parts, params = [], []
-    hourly_model = HourlyRollup if cube is None else HourlySlice
+    # The org's rows of the chosen table (and cube), in [%s, %s).
+    in_cube = " AND cube = %s" if cube is not None else ""
+    scope = f"org_id = %s{in_cube} AND bucket >= %s AND bucket < %s"
+    scope_params = [org.pk] + ([cube] if cube is not None else [])
+    hourly_table = (HourlyRollup if cube is None else HourlySlice)._meta.db_table
     for table, lo, hi, guard in segments:
         model = table if cube is None else (HourlySlice if table is HourlyRollup else DailySlice)
-        where = (
-            ["org_id = %s"] + (["cube = %s"] if cube is not None else []) + ["bucket >= %s", "bucket < %s"]
-        )
-        params += [org.pk] + ([cube] if cube is not None else []) + [_db_dt(lo), _db_dt(hi)]
+        where = [scope]
+        params += [*scope_params, _db_dt(lo), _db_dt(hi)]
         if guard is not None:
-            where.append(
-                f"{'' if guard else 'NOT '}EXISTS (SELECT 1 FROM {hourly_model._meta.db_table} "
-                f"WHERE org_id = %s{' AND cube = %s' if cube is not None else ''} "
-                "AND bucket >= %s AND bucket < %s)"
-            )
-            params += [org.pk] + ([cube] if cube is not None else []) + [_db_dt(rest[0]), _db_dt(rest[1])]
+            where.append(f"{'' if guard else 'NOT '}EXISTS (SELECT 1 FROM {hourly_table} WHERE {scope})")
+            params += [*scope_params, _db_dt(rest[0]), _db_dt(rest[1])]
         for key, values in filters.items():
             where.append(f"{key} IN ({', '.join(['%s'] * len(values))})")
             params += values
@@ -441,7 +439,7 @@ def usage_report(
     times = [g in ("day", "hour") for g in group_by]
     names = (*group_by, *METRIC_NAMES)
     decorated = []
-    no_revenue = recurring.get
+    recurring_of = recurring.get
     for key, values in grouped.items():
         if time_at is None:  # no time key to format
             shown = key
@@ -455,7 +453,7 @@ def usage_report(
                     shown.append(text)
                 else:
                     shown.append(v)
-        row = dict(zip(names, (*shown, *finalize_values(values, no_revenue(key, 0)))))
+        row = dict(zip(names, (*shown, *finalize_values(values, recurring_of(key, 0)))))
         cost = values[_COST_AT]
         # By time then cost (largest first); without a time key by cost, ties by the key's text.
         order = (shown[time_at] or "", -cost) if time_at is not None else (-cost, *map(str, shown))

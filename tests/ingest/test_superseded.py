@@ -2,10 +2,7 @@
 same (org, request_id), whatever order they arrive in; shadow calls are never part of the chain.
 The hours whose numbers change are marked dirty for the rollup."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from costlens.usage.models import DirtyBucket, Event
 from tests.conftest import at, make_event
@@ -129,21 +126,7 @@ def test_attempts_of_one_request_in_two_concurrent_batches_still_supersede(acme_
             [dict(e, event_id=e["event_id"] + suffix, request_id=e["request_id"] + suffix) for e in batch]
             for batch in (first, second)
         ]
-        start = threading.Barrier(2)
-        answers: list = [None, None]
-
-        def post(slot: int, batches=batches, start=start, answers=answers) -> None:
-            try:
-                start.wait()
-                answers[slot] = acme_api.post_events(batches[slot]).status_code
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=post, args=(slot,)) for slot in (0, 1)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        answers = [r.status_code for r in acme_api.post_batches_at_once(batches)]
         assert answers == [200, 200]
 
     flags = Event.objects.filter(org=acme).values_list("attempt", "superseded")
