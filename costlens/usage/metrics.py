@@ -71,11 +71,15 @@ _UPPERS = (*(float(e) for e in LATENCY_EDGES_MS), None)
 # METRIC_COLUMNS positions of what finalize_values reads (the histogram is the tail).
 _HIST_AT = METRIC_COLUMNS.index("lat_b0")
 assert METRIC_COLUMNS[_HIST_AT:] == list(_HISTOGRAM_KEYS)
+_counts = itemgetter(*(METRIC_COLUMNS.index(c) for c in COUNT_METRICS))
 _read = itemgetter(
     *(
         METRIC_COLUMNS.index(c)
         for c in (
-            *COUNT_METRICS,
+            "events",
+            "requests",
+            "fallbacks",
+            "errors",
             "cost_nanos",
             "shadow_cost_nanos",
             "wasted_cost_nanos",
@@ -110,14 +114,7 @@ def finalize_values(values, recurring_revenue_nanos: int = 0) -> tuple:
         events,
         requests,
         fallbacks,
-        superseded,
         errors,
-        unpriced,
-        input_tokens,
-        output_tokens,
-        cache_read,
-        cache_write,
-        reasoning,
         cost,
         shadow,
         wasted,
@@ -147,17 +144,7 @@ def finalize_values(values, recurring_revenue_nanos: int = 0) -> tuple:
     else:
         p50 = p95 = None
     return (
-        events,
-        requests,
-        fallbacks,
-        superseded,
-        errors,
-        unpriced,
-        input_tokens,
-        output_tokens,
-        cache_read,
-        cache_write,
-        reasoning,
+        *_counts(values),
         *money,
         # ratio(), inlined: null when the denominator is 0.
         round(100 * margin / revenue, 4) if revenue else None,
