@@ -66,6 +66,7 @@ def main() -> int:
             "usage_dailyrollup",
             "usage_hourlyslice",
             "usage_dailyslice",
+            "usage_dailyrendered",
             # routing's hook rewrites these in the same rollups
             "routing_routemodelstat",
             "routing_routequalitybin",

@@ -105,7 +105,13 @@ def main() -> int:
         log(f"recompute {label}: {elapsed:.1f} s → {picked / elapsed:,.0f} events/s")
         return elapsed
 
-    rollup_tables = ("usage_hourlyrollup", "usage_dailyrollup", "usage_hourlyslice", "usage_dailyslice")
+    rollup_tables = (
+        "usage_hourlyrollup",
+        "usage_dailyrollup",
+        "usage_hourlyslice",
+        "usage_dailyslice",
+        "usage_dailyrendered",
+    )
     routing_tables = tuple(
         f"routing_{name}"
         for name in ("routemodelstat", "routequalitybin", "routechainstep", "routeshadowpair")

@@ -136,6 +136,16 @@ def report_json(report: UsageReport) -> dict:
     }
 
 
+def report_body(report: UsageReport) -> bytes:
+    """The encoded JSON answer; rows the selector rendered already (rows_json) are spliced in as
+    they are, which orjson would have encoded to the same bytes."""
+    body = orjson.dumps(report_json(report))
+    if report.rows_json is None:
+        return body
+    # "rows" follows as_of, start and end, whose values are RFC 3339 strings: the first match is it.
+    return body.replace(b'"rows":[]', b'"rows":' + report.rows_json.encode(), 1)
+
+
 def csv_columns(group_by: tuple[str, ...]) -> list[str]:
     return [*group_by, *METRIC_NAMES]
 
@@ -225,12 +235,17 @@ class UsageView(APIView):
         except InvalidQuery as exc:
             return Response(exc.errors, status=400)
         report = usage_report(
-            request.org, start=query.start, end=query.end, group_by=query.group_by, filters=query.filters
+            request.org,
+            start=query.start,
+            end=query.end,
+            group_by=query.group_by,
+            filters=query.filters,
+            rendered=True,
         )
         # The same JSON as DRF's renderer (compact, UTF-8), encoded by orjson: a 30-day customer×day
         # answer has 15,500 rows × 30 keys and the stdlib encoder took a fifth of the request. Encoded
         # here, so the rows are freed before the collector resumes (see cyclic_gc_paused).
-        return HttpResponse(orjson.dumps(report_json(report)), content_type="application/json")
+        return HttpResponse(report_body(report), content_type="application/json")
 
 
 class UsageCsvView(APIView):

@@ -6,6 +6,8 @@ from bisect import bisect_left
 from itertools import accumulate
 from operator import itemgetter
 
+import orjson
+
 from costlens.money import NANOS_PER_USD
 from costlens.usage.models import LATENCY_BUCKETS, LATENCY_EDGES_MS
 from costlens.usage.rollup import METRIC_COLUMNS
@@ -165,3 +167,39 @@ def finalize(sums: dict) -> dict:
     """The API's metric dict from summed rollup columns (ints; quality/latency sums float): counts as
     int, money as decimal strings, rates as float or None."""
     return dict(zip(METRIC_NAMES, finalize_values(_columns(sums), sums.get("recurring_revenue_nanos", 0))))
+
+
+# A rendered row (models.DailyRendered) keeps a row's metrics as JSON members, finalised once when the
+# rollup writes its day, except the three that depend on recurring revenue, which is prorated by the
+# report's window: they are added when the row is read (revenue_members), in between.
+_REVENUE_AT = METRIC_NAMES.index("revenue_usd")
+assert METRIC_NAMES[_REVENUE_AT : _REVENUE_AT + 3] == ("revenue_usd", "margin_usd", "margin_pct")
+HEAD_NAMES = METRIC_NAMES[:_REVENUE_AT]
+TAIL_NAMES = METRIC_NAMES[_REVENUE_AT + 3 :]
+
+
+def render_members(values) -> tuple[str, str]:
+    """The JSON members (no braces) before and after revenue_usd, margin_usd and margin_pct of a row of
+    summed rollup columns in METRIC_COLUMNS order, byte for byte as orjson renders finalize_values'
+    dict; `head + "," + revenue_members(...) + "," + tail` is the whole metric part of the row."""
+    metrics = finalize_values(values)
+    head = orjson.dumps(dict(zip(HEAD_NAMES, metrics))).decode()
+    tail = orjson.dumps(dict(zip(TAIL_NAMES, metrics[_REVENUE_AT + 3 :]))).decode()
+    return head[1:-1], tail[1:-1]
+
+
+def revenue_members(revenue_nanos: int, cost_nanos: int) -> str:
+    """'"revenue_usd":"…","margin_usd":"…","margin_pct":…' as finalize_values and orjson give them."""
+    margin = revenue_nanos - cost_nanos
+    # Per row of a rendered report (15,500 in a 30-day customer x day one): money formatted inline,
+    # as finalize_values does.
+    if revenue_nanos >= 0:
+        revenue = "%d.%09d" % divmod(revenue_nanos, NANOS_PER_USD)  # noqa: UP031
+    else:
+        revenue = "-%d.%09d" % divmod(-revenue_nanos, NANOS_PER_USD)  # noqa: UP031
+    if margin >= 0:
+        margin_usd = "%d.%09d" % divmod(margin, NANOS_PER_USD)  # noqa: UP031
+    else:
+        margin_usd = "-%d.%09d" % divmod(-margin, NANOS_PER_USD)  # noqa: UP031
+    pct = orjson.dumps(round(100 * margin / revenue_nanos, 4)).decode() if revenue_nanos else "null"
+    return f'"revenue_usd":"{revenue}","margin_usd":"{margin_usd}","margin_pct":{pct}'

@@ -199,6 +199,10 @@ class HourlySlice(RollupSliceBase):
 
 
 class DailySlice(RollupSliceBase):
+    # The writing transaction (txid_current()) on PostgreSQL, which also wrote the day's DailyRendered
+    # rows; NULL from code that does not render (SQLite, or a worker of an earlier release).
+    txid = models.BigIntegerField(null=True)
+
     class Meta:
         indexes = [
             models.Index(fields=["org", "cube", "bucket"], name="dslice_org_cube_bucket"),
@@ -213,3 +217,35 @@ class DailySlice(RollupSliceBase):
 
 _add_latency_histogram(HourlySlice)
 _add_latency_histogram(DailySlice)
+
+
+class DailyRendered(models.Model):
+    """One DailySlice row as GET /api/v1/usage shows it, rendered when the rollup writes its day
+    (PostgreSQL only): its metrics as JSON members, minus revenue_usd, margin_usd and margin_pct,
+    which depend on the recurring revenue of the report's window and are added when it is read.
+
+    A report grouped by day and exactly one cube's dimensions (a 30-day customer x day report is
+    15,500 rows) reads these instead of finalising every row again. They are valid for a day only
+    while their `txid` equals that of the day's DailySlice rows (written in the same transaction):
+    a worker of an earlier release that rewrites the day leaves the slice's txid NULL, and the
+    report falls back to the slices (selectors._rendered_days_current).
+    """
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=False, db_constraint=False)
+    bucket = models.DateTimeField()
+    cube = models.SmallIntegerField()
+    customer = models.CharField(max_length=200)
+    feature = models.CharField(max_length=200)
+    model = models.CharField(max_length=200)
+    route = models.CharField(max_length=200)
+    provider = models.CharField(max_length=64)
+    # Place in its cube's day in report order (by cost, largest first, then the dimensions' text).
+    rank = models.IntegerField()
+    cost_nanos = models.BigIntegerField()
+    revenue_nanos = models.BigIntegerField()
+    head = models.TextField()  # the members before revenue_usd (metrics.HEAD_NAMES)
+    tail = models.TextField()  # the members after margin_pct (metrics.TAIL_NAMES)
+    txid = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "cube", "bucket", "rank"], name="drender_org_cube_day_rank")]
