@@ -219,6 +219,22 @@ _add_latency_histogram(HourlySlice)
 _add_latency_histogram(DailySlice)
 
 
+class SpanSlice(RollupSliceBase):
+    """The slices summed over longer spans (rollup.recompute_span): `grain` "q", a quarter of a UTC day
+    (6 hours from 00:00, summed from the hourly slices) or "w", a UTC week from Monday (summed from the
+    daily slices). A 30-day window then reads ~6 hour-or-quarter rows per group for its partial
+    first day and ~11 day-or-week rows for its whole days, instead of 16 and 29 (selectors.span_parts).
+    """
+
+    grain = models.CharField(max_length=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "grain", "cube", "bucket"], name="span_org_grain_cube_bucket")]
+
+
+_add_latency_histogram(SpanSlice)
+
+
 class DailyRendered(models.Model):
     """One DailySlice row as GET /api/v1/usage shows it, rendered when the rollup writes its day
     (PostgreSQL only): its metrics as JSON members, minus revenue_usd, margin_usd and margin_pct,

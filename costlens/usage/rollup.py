@@ -23,6 +23,7 @@ from costlens.usage.models import (
     DirtyBucket,
     HourlyRollup,
     HourlySlice,
+    SpanSlice,
 )
 
 DIMENSIONS = ("customer", "feature", "model", "route", "provider")
@@ -264,6 +265,55 @@ def day_of(hour: datetime) -> datetime:
     return hour.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def quarter_of(hour: datetime) -> datetime:
+    """The start of the quarter of a UTC day (00:00, 06:00, 12:00, 18:00) that holds `hour`."""
+    return hour.replace(hour=hour.hour - hour.hour % 6, minute=0, second=0, microsecond=0)
+
+
+def week_of(day: datetime) -> datetime:
+    """The Monday 00:00 UTC that starts the week of `day`."""
+    day = day_of(day)
+    return day - timedelta(days=day.weekday())
+
+
+QUARTER = timedelta(hours=6)
+WEEK = timedelta(days=7)
+SPANS = {"q": (HourlySlice, QUARTER), "w": (DailySlice, WEEK)}
+
+
+def recompute_span(org_id: int, grain: str, start: datetime) -> None:
+    """Replace the SpanSlice rows of one quarter ("q", from its hourly slices) or week ("w", from its
+    daily slices), in the transaction that rewrote those.
+
+    A quarter lies inside a day, whose hours only the holder of the day's advisory lock rewrites. A
+    week spans days that two workers may hold: its own advisory lock (keyed by the negated ordinal of
+    its Monday, never a day's) makes them take turns, the second summing the first's committed days.
+    """
+    source, length = SPANS[grain]
+    span, table = _table(SpanSlice), _table(source)
+    dims = ", ".join(DIMENSIONS)
+    cols = ", ".join(METRIC_COLUMNS)
+    sums = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
+    lo, hi = _dt(start), _dt(start + length)
+    with connection.cursor() as cursor:
+        if grain == "w" and connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [org_id, -start.toordinal()])
+        cursor.execute(
+            f"DELETE FROM {span} WHERE org_id = %s AND grain = %s AND cube IN ({CUBE_IDS}) AND bucket = %s",
+            [org_id, grain, lo],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {span} (org_id, bucket, grain, cube, {dims}, {cols})
+            SELECT org_id, %s, %s, cube, {dims}, {sums}
+            FROM {table}
+            WHERE org_id = %s AND cube IN ({CUBE_IDS}) AND bucket >= %s AND bucket < %s
+            GROUP BY org_id, cube, {dims}
+            """,
+            [lo, grain, org_id, lo, hi],
+        )
+
+
 @dataclass
 class RollupRun:
     buckets: int = 0
@@ -321,8 +371,13 @@ def rollup_claimed_batch(org_id: int, *, limit: int | None = None) -> int:
             recompute_hour(org_id, hour)
             for hook in HOUR_HOOKS:
                 hook(org_id, hour)
-        for day in sorted({day_of(h) for h in hours}):
+        for quarter in sorted({quarter_of(h) for h in hours}):
+            recompute_span(org_id, "q", quarter)
+        days = sorted({day_of(h) for h in hours})
+        for day in days:
             recompute_day(org_id, day)
+        for week in sorted({week_of(d) for d in days}):
+            recompute_span(org_id, "w", week)
         DirtyBucket.objects.filter(id__in=[pk for pk, _ in claimed]).delete()
     return len(hours)
 

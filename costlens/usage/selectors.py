@@ -37,8 +37,19 @@ from costlens.usage.models import (
     HourlyRollup,
     HourlySlice,
     RollupWatermark,
+    SpanSlice,
 )
-from costlens.usage.rollup import CUBES, DIMENSIONS, METRIC_COLUMNS, cube_for
+from costlens.usage.rollup import (
+    CUBES,
+    DIMENSIONS,
+    METRIC_COLUMNS,
+    QUARTER,
+    SPANS,
+    WEEK,
+    cube_for,
+    quarter_of,
+    week_of,
+)
 
 GROUP_KEYS = ("customer", "feature", "model", "route", "provider", "day", "hour")
 FILTER_KEYS = DIMENSIONS
@@ -140,6 +151,13 @@ def _rollup_rows(
     if rest is not None:
         _, day, until, _ = segments.pop()
         segments += [(DailyRollup, day, day + DAY, False), (HourlyRollup, day, until, True)]
+    if cube is not None and "hour" not in group_by:
+        # Whole quarters of the partial days and, without a day key, whole weeks: one row each.
+        segments = [
+            (part, a, b, guard)
+            for table, lo, hi, guard in segments
+            for part, a, b in span_parts(table, lo, hi, weeks="day" not in group_by)
+        ]
     key_exprs = []
     postgres = connection.vendor == "postgresql"
     for g in group_by:
@@ -174,8 +192,12 @@ def _rollup_rows(
     scope_params = [org.pk] + ([cube] if cube is not None else [])
     hourly_table = (HourlyRollup if cube is None else HourlySlice)._meta.db_table
     for table, lo, hi, guard in segments:
-        model = table if cube is None else (HourlySlice if table is HourlyRollup else DailySlice)
-        where = [scope]
+        if table in SPANS:  # a quarter or week of the slices
+            model, where = SpanSlice, ["grain = %s", scope]
+            params.append(table)
+        else:
+            model = table if cube is None else (HourlySlice if table is HourlyRollup else DailySlice)
+            where = [scope]
         params += [*scope_params, _db_dt(lo), _db_dt(hi)]
         if guard is not None:
             where.append(f"{'' if guard else 'NOT '}EXISTS (SELECT 1 FROM {hourly_table} WHERE {scope})")
@@ -233,6 +255,28 @@ def _rollup_rows(
                 key[i] = c
             key = tuple(key)
         yield key, values
+
+
+def span_parts(table, lo: datetime, hi: datetime, *, weeks: bool) -> list[tuple]:
+    """A window segment as the coarsest rollup rows that tile it: an hourly one as hours up to the first
+    quarter boundary, whole quarters ("q"), then hours; a daily one, with `weeks`, as days up to the
+    first Monday, whole weeks ("w"), then days (models.SpanSlice)."""
+    if table is HourlyRollup:
+        step, coarse, align = QUARTER, "q", quarter_of
+    elif weeks:
+        step, coarse, align = WEEK, "w", week_of
+    else:
+        return [(table, lo, hi)]
+    first, last = align(lo), align(hi)
+    if first < lo:
+        first += step
+    if first >= last:
+        return [(table, lo, hi)]
+    parts = [(table, lo, first)] if lo < first else []
+    parts.append((coarse, first, last))
+    if last < hi:
+        parts.append((table, last, hi))
+    return parts
 
 
 def _trailing_day_guard(segments: list) -> tuple[datetime, datetime] | None:
