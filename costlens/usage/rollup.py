@@ -177,14 +177,14 @@ def recompute_hour(org_id: int, hour: datetime) -> None:
 
 
 def recompute_day(org_id: int, day: datetime) -> None:
-    """Replace the daily rows (full and slices) of one UTC day with the sums of its hourly rows.
+    """Replace the daily rows (full and slices) of one UTC day with the sums of its hourly rows (the
+    slices: of its quarters, which hold those sums).
 
     Claims take whole days under the per-(org, day) advisory lock (_claim), so one worker holds all
     the claimed hours of a day; the lock, taken again here, also makes any other writer of the day's
     rows take turns, each reading the other's committed hours.
     """
-    hourly, daily = _table(HourlyRollup), _table(DailyRollup)
-    hslice, dslice = _table(HourlySlice), _table(DailySlice)
+    hourly, daily, dslice = _table(HourlyRollup), _table(DailyRollup), _table(DailySlice)
     dims = ", ".join(DIMENSIONS)
     cols = ", ".join(METRIC_COLUMNS)
     sums = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
@@ -207,12 +207,15 @@ def recompute_day(org_id: int, day: datetime) -> None:
             [lo, org_id, lo, hi],
         )
         postgres = connection.vendor == "postgresql"
+        # The day's slices are the sums of its four quarters (rollup_claimed_batch rewrites the
+        # quarters of the hours it rewrites first, and a quarter is only ever written with its hours):
+        # ~4 rows per group to add instead of ~24.
         cursor.execute(
             f"""
             INSERT INTO {dslice} (org_id, bucket, cube, {dims}, txid, {cols})
             SELECT org_id, %s, cube, {dims}, {"txid_current()" if postgres else "NULL"}, {sums}
-            FROM {hslice}
-            WHERE org_id = %s AND cube IN ({CUBE_IDS}) AND bucket >= %s AND bucket < %s
+            FROM {_table(SpanSlice)}
+            WHERE org_id = %s AND grain = 'q' AND cube IN ({CUBE_IDS}) AND bucket >= %s AND bucket < %s
             GROUP BY org_id, cube, {dims}
             """,
             [lo, org_id, lo, hi],
