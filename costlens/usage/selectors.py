@@ -229,7 +229,10 @@ def _rollup_rows(
             # latency are float sums, and their last bit depends on the order rows are added in.
             # SET LOCAL: this transaction (or savepoint's) only.
             with transaction.atomic():
-                cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true)")
+                cursor.execute(
+                    "SELECT set_config('jit', 'off', true), set_config('work_mem', '32MB', true), "
+                    "set_config('max_parallel_workers_per_gather', '0', true)"
+                )
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         else:
@@ -388,9 +391,10 @@ def _recurring_revenue(
             span_cache[(lo, hi)] = buckets, edges
         cumulative = _cumulative_at(amount_nanos, period_start, period_end, edges, elapsed_cache)
         if pair is not None:  # (customer, time) or (time, customer): the key built directly
-            for bucket, before, after in zip(buckets, cumulative, cumulative[1:]):
+            keys = [(external_id, b) for b in buckets] if pair else [(b, external_id) for b in buckets]
+            for key, before, after in zip(keys, cumulative, cumulative[1:]):
                 if after != before:
-                    totals[(external_id, bucket) if pair else (bucket, external_id)] += after - before
+                    totals[key] += after - before
             continue
         for bucket, before, after in zip(buckets, cumulative, cumulative[1:]):
             if after != before:
@@ -418,15 +422,12 @@ def _cumulative_at(
     if elapsed is None:
         elapsed = cache[key] = [min(max((t - period_start) // MICROSECOND, 0), period) for t in edges]
     sign, amount = (-1, -amount_nanos) if amount_nanos < 0 else (1, amount_nanos)
-    # money.round_half_even_div inlined: a daily series prorates every entry at ~31 edges.
-    out = []
-    for e in elapsed:
-        quotient, remainder = divmod(amount * e, period)
-        twice = 2 * remainder
-        if twice > period or (twice == period and quotient & 1):
-            quotient += 1
-        out.append(sign * quotient)
-    return out
+    # money.round_half_even_div inlined: a daily series prorates every entry at ~31 edges. Half up
+    # (floor((2·A·e + P) / 2P)), then an exact tie (no remainder) that went up to an odd quotient
+    # back down to even; two comprehensions instead of a loop.
+    double = 2 * period
+    halves = [divmod(2 * amount * e + period, double) for e in elapsed]
+    return [sign * (q - 1 if not r and q & 1 else q) for q, r in halves]
 
 
 def _tie_break_positions(group_by: Sequence[str]) -> list[int]:
@@ -612,7 +613,7 @@ def _rendered_report(
             [*params, _db_dt(days_lo), _db_dt(days_hi), *(v for values in filters.values() for v in values)],
         )
         rows = cursor.fetchall()
-        cursor.execute("RESET enable_sort; RESET max_parallel_workers_per_gather")
+        cursor.execute("SELECT set_config('enable_sort', 'on', true)")  # parallel plans stay off
         with revenue_entries_read_once(org, start, end):
             recurring = dict(
                 _recurring_revenue(org, days_lo, min(days_hi, end), group_by, filters, epoch_buckets=True)

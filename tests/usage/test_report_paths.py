@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 from django.core.management import call_command
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from costlens.money import nanos_to_str
@@ -220,3 +220,29 @@ def test_reports_leave_the_garbage_collector_as_they_found_it(spread):
         assert not gc.isenabled()  # a caller's pause is not ended by a nested report
     finally:
         gc.enable()
+
+
+@settings(max_examples=400, deadline=None)
+@example(1, 0, 2, [1])  # $0.5 nano at the midpoint: a tie, to even (0)
+@example(5, 0, 4, [2, 3])  # 2.5 -> 2, 3.75 -> 4
+@example(-1, 0, 2, [1, 2])  # -0.5 -> 0
+@given(
+    st.integers(-(10**13), 10**13) | st.sampled_from([1, 3, 5, -3, 7]),
+    st.integers(0, 10**6),
+    st.integers(1, 10**7) | st.sampled_from([1, 2, 4, 86_400]),
+    st.lists(st.integers(0, 2 * 10**7), min_size=1, max_size=8),
+)
+def test_recurring_revenue_prorates_every_edge_as_the_definition(amount, offset, seconds, edges):
+    """R(t) at a report's bucket edges (the inlined, batched half-even rounding) equals API.md's
+    definition (customers.revenue.cumulative_nanos), ties included."""
+    from datetime import timedelta
+
+    from costlens.customers.revenue import cumulative_nanos
+    from costlens.usage.selectors import _cumulative_at
+
+    period_start = START + timedelta(seconds=offset)
+    period_end = period_start + timedelta(seconds=seconds)
+    times = [START + timedelta(seconds=e) for e in sorted(edges)]
+    assert _cumulative_at(amount, period_start, period_end, times, {}) == [
+        cumulative_nanos(amount, period_start, period_end, t) for t in times
+    ]
