@@ -194,3 +194,32 @@ def test_rendered_members_are_the_finalized_row(sums, recurring):
     members = revenue_members(sums["revenue_nanos"] + recurring, sums["cost_nanos"])
     want = finalize({**sums, "recurring_revenue_nanos": recurring})
     assert "{" + ",".join((head, members, tail)) + "}" == orjson.dumps(want).decode()
+
+
+def test_rendered_rows_never_cross_organizations(spread, globex, globex_api):
+    assert (
+        globex_api.post_events(
+            [make_event("g1", customer_id="c1", timestamp="2026-04-09T12:00:00Z")]
+        ).status_code
+        == 200
+    )
+    call_command("rollup", verbosity=0)
+    query = {"start": START, "end": END, "group_by": ["customer", "day"]}
+    theirs = usage_report(globex, rendered=True, **query)
+    assert theirs.rows_json is not None
+    assert [(r["customer"], r["day"], r["events"]) for r in orjson.loads(theirs.rows_json)] == [
+        ("c1", "2026-04-09", 1)
+    ]
+    assert theirs.totals["events"] == 1
+    ours = usage_report(spread, rendered=True, **query)
+    assert ours.rows_json == orjson.dumps(usage_report(spread, **query).rows).decode()
+    assert (
+        usage_report(spread, rendered=True, **query).totals["events"]
+        == Event.objects.filter(org=spread, timestamp__gte=START, timestamp__lt=END).count()
+    )
+
+
+def test_an_organization_without_usage_gets_no_rows(globex):
+    report = usage_report(globex, rendered=True, start=START, end=END, group_by=["customer", "day"])
+    assert report.rows_json == "[]"
+    assert report.totals["events"] == 0
