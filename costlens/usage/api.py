@@ -139,11 +139,14 @@ def report_json(report: UsageReport) -> dict:
 def report_body(report: UsageReport) -> bytes:
     """The encoded JSON answer; rows the selector rendered already (rows_json) are spliced in as
     they are, which orjson would have encoded to the same bytes."""
-    body = orjson.dumps(report_json(report))
+    body = report_json(report)
     if report.rows_json is None:
-        return body
-    # "rows" follows as_of, start and end, whose values are RFC 3339 strings: the first match is it.
-    return body.replace(b'"rows":[]', b'"rows":' + report.rows_json.encode(), 1)
+        return orjson.dumps(body)
+    # As orjson would write the dict: the members before "rows", the rows, then "totals".
+    totals = body.pop("totals")
+    del body["rows"]
+    head = orjson.dumps(body)[:-1] + b',"rows":'
+    return b"".join((head, report.rows_json.encode(), b',"totals":', orjson.dumps(totals), b"}"))
 
 
 def csv_columns(group_by: tuple[str, ...]) -> list[str]:

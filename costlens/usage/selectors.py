@@ -667,10 +667,11 @@ def _rendered_report(
         texts = [text for _, text in decorated]
     # The partial days at either end, in their place: their rows are usage_report's, already ordered.
     ends = [(lo < days_lo, orjson.dumps(part.rows).decode()[1:-1]) for part, (lo, _) in zip(parts, edges)]
-    ordered = (
-        [text for first, text in ends if first] + [",".join(texts)] + [t for first, t in ends if not first]
-    )
-    rows_json = "[" + ",".join(t for t in ordered if t) + "]"
+    texts = [t for first, t in ends if first and t] + texts + [t for first, t in ends if not first and t]
+    if texts:  # brackets on the first and last rows: the ~10 MB of a month is joined once
+        texts[0] = "[" + texts[0]
+        texts[-1] += "]"
+    rows_json = ",".join(texts) if texts else "[]"
     return UsageReport(
         as_of=total.as_of, start=start, end=end, group_by=group_by, totals=total.totals, rows_json=rows_json
     )
