@@ -96,7 +96,9 @@ class RollupWatermark(models.Model):
     as_of = models.DateTimeField()
 
 
-class RollupBase(models.Model):
+class RollupKey(models.Model):
+    """The org, bucket and dimensions of a rollup row."""
+
     # No database foreign key: every row a rollup writes queued a deferred check at commit (~15–20%
     # of an hour's rollup). Only the rollup writes these rows, for an org it read events of; deleting
     # an org still deletes them (Django cascades). Same as usage_event and routing's rollup tables.
@@ -108,6 +110,11 @@ class RollupBase(models.Model):
     route = models.CharField(max_length=200)
     provider = models.CharField(max_length=64)
 
+    class Meta:
+        abstract = True
+
+
+class RollupBase(RollupKey):
     events = models.BigIntegerField(default=0)
     requests = models.BigIntegerField(default=0)
     fallbacks = models.BigIntegerField(default=0)
@@ -235,7 +242,7 @@ class SpanSlice(RollupSliceBase):
 _add_latency_histogram(SpanSlice)
 
 
-class DailyRendered(models.Model):
+class DailyRendered(RollupKey):
     """One DailySlice row as GET /api/v1/usage shows it, rendered when the rollup writes its day
     (PostgreSQL only): its metrics as JSON members, minus revenue_usd, margin_usd and margin_pct,
     which depend on the recurring revenue of the report's window and are added when it is read.
@@ -247,14 +254,7 @@ class DailyRendered(models.Model):
     report falls back to the slices (selectors._rendered_days_current).
     """
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, db_index=False, db_constraint=False)
-    bucket = models.DateTimeField()
     cube = models.SmallIntegerField()
-    customer = models.CharField(max_length=200)
-    feature = models.CharField(max_length=200)
-    model = models.CharField(max_length=200)
-    route = models.CharField(max_length=200)
-    provider = models.CharField(max_length=64)
     # Place in its cube's day in report order (by cost, largest first, then the dimensions' text).
     rank = models.IntegerField()
     cost_nanos = models.BigIntegerField()
