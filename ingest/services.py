@@ -322,9 +322,16 @@ marked AS (
         SELECT x.id
         FROM chains AS c
         CROSS JOIN LATERAL (
-            SELECT e2.id, e2.attempt, e2.superseded, max(e2.attempt) OVER () AS top
-            FROM usage_event e2
-            WHERE e2.org_id = %(org)s AND e2.request_id = c.request_id AND NOT e2.shadow
+            SELECT y.id, y.attempt, y.superseded, max(y.attempt) OVER () AS top
+            FROM (
+                SELECT e2.id, e2.attempt, e2.superseded FROM usage_event e2
+                WHERE e2.org_id = %(org)s AND e2.event_id = c.request_id AND e2.request_id = c.request_id
+                  AND NOT e2.shadow
+                UNION ALL
+                SELECT e2.id, e2.attempt, e2.superseded FROM usage_event e2
+                WHERE e2.org_id = %(org)s AND e2.request_id = c.request_id AND e2.request_id <> e2.event_id
+                  AND NOT e2.shadow
+            ) AS y
         ) AS x
         WHERE x.attempt < x.top AND NOT x.superseded
     ))
@@ -348,10 +355,13 @@ def attempts_mark_superseded_and_buckets_dirty(*, org_id: int, events: list[Vali
     mark dirty the events' hours plus those of the newly superseded events. On PostgreSQL it is
     one statement (one round trip per batch):
 
-    - a retry (attempt > 1) has its whole chain read through the (org_id, request_id) index
-      (LATERAL: one index lookup per id, a plan the planner cannot turn into a scan of all the
-      org's events); if no event has its request_id as event_id yet, its request is recorded in
-      `ingest_orphanretry`, for the first attempt to find when it arrives;
+    - a retry (attempt > 1) has its whole chain read through two index lookups (LATERAL: one pair
+      per id, a plan the planner cannot turn into a scan of all the org's events): the event whose
+      event_id and request_id are both the request's, in the unique (org_id, event_id) index, and
+      the others in the (org_id, request_id) index, which is partial (request_id <> event_id: a first
+      attempt with the default request_id costs it no entry); if no event has its request_id as
+      event_id yet, its request is recorded in `ingest_orphanretry`, for the first attempt to find
+      when it arrives;
     - a first attempt whose request_id is its own event_id (the default; ~95% of events) can only
       be part of a chain if a retry was stored before it, i.e. if its request is an orphan: one
       check that the org has any orphans (usually none, then nothing more), else one probe of that

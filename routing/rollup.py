@@ -110,7 +110,7 @@ SPECS = (
         SELECT a.route, a.model, b.model, a.attempt, b.fallback_reason, COUNT(*), SUM(a.cost_nanos)
         FROM usage_event a
         JOIN usage_event b ON b.org_id = a.org_id AND b.request_id = a.request_id
-             AND b.attempt = a.attempt + 1 AND NOT b.shadow
+             AND b.attempt = a.attempt + 1 AND b.attempt > 1 AND NOT b.shadow
         WHERE a.org_id = %(org)s AND a.timestamp >= %(lo)s AND a.timestamp < %(hi)s AND NOT a.shadow
           AND a.superseded AND a.route <> ''
         GROUP BY 1, 2, 3, 4, 5
@@ -133,7 +133,13 @@ SPECS = (
             COALESCE(SUM(CASE WHEN s.quality_score IS NOT NULL THEN l.quality_score END), 0),
             COALESCE(SUM(CASE WHEN l.quality_score IS NOT NULL THEN s.quality_score END), 0)
         FROM usage_event s
-        JOIN usage_event l ON l.org_id = s.org_id AND l.request_id = s.request_id
+        JOIN usage_event l ON l.id IN (
+                SELECT r.id FROM usage_event r
+                WHERE r.org_id = s.org_id AND r.event_id = s.request_id AND r.request_id = s.request_id
+                UNION ALL
+                SELECT r.id FROM usage_event r
+                WHERE r.org_id = s.org_id AND r.request_id = s.request_id AND NOT (r.request_id = r.event_id)
+             )
              AND NOT l.shadow AND NOT l.superseded
         WHERE s.org_id = %(org)s AND s.timestamp >= %(lo)s AND s.timestamp < %(hi)s AND s.shadow
           AND l.route <> ''
@@ -184,7 +190,11 @@ def _replace_day(cursor, spec: Spec, org_id: int, day: datetime) -> None:
 
 # PostgreSQL: the hour's events are read once (one index range scan into a materialized CTE) and
 # every table's hour rows are deleted and re-inserted by the same statement; the chain-step and
-# shadow-pair lookups probe (org_id, request_id) only for the hour's superseded / shadow calls.
+# shadow-pair lookups probe only for the hour's superseded / shadow calls: the next attempt in the
+# retry index (attempt > 1 AND NOT shadow), the live calls of a shadow's request as (event_id =
+# request_id = R) in the unique (org_id, event_id) index UNION ALL (request_id = R, request_id <>
+# event_id) in the partial (org_id, request_id) index, which has no entry for first attempts with
+# the default request_id (their own event_id). SPECS read them the same way.
 # The figures are the same expressions as SPECS (the portable path, run by SQLite).
 _PG_HOUR = f"""
 WITH ev AS MATERIALIZED (
@@ -240,7 +250,8 @@ i_chain AS (
     FROM ev a
     CROSS JOIN LATERAL (
         SELECT model, fallback_reason FROM usage_event
-        WHERE org_id = %(org)s AND request_id = a.request_id AND attempt = a.attempt + 1 AND NOT shadow
+        WHERE org_id = %(org)s AND request_id = a.request_id AND attempt = a.attempt + 1
+          AND attempt > 1 AND NOT shadow
         OFFSET 0
     ) b
     WHERE NOT a.shadow AND a.superseded AND a.route <> ''
@@ -256,8 +267,12 @@ i_shadow AS (
     FROM ev s
     CROSS JOIN LATERAL (
         SELECT route, model, cost_nanos, quality_score FROM usage_event
-        WHERE org_id = %(org)s AND request_id = s.request_id AND NOT shadow AND NOT superseded
-          AND route <> ''
+        WHERE org_id = %(org)s AND event_id = s.request_id AND request_id = s.request_id
+          AND NOT shadow AND NOT superseded AND route <> ''
+        UNION ALL
+        SELECT route, model, cost_nanos, quality_score FROM usage_event
+        WHERE org_id = %(org)s AND request_id = s.request_id AND request_id <> event_id
+          AND NOT shadow AND NOT superseded AND route <> ''
         OFFSET 0
     ) l
     WHERE s.shadow

@@ -2,6 +2,8 @@
 same (org, request_id), whatever order they arrive in; shadow calls are never part of the chain.
 The hours whose numbers change are marked dirty for the rollup."""
 
+import itertools
+
 import pytest
 
 from costlens.usage.models import DirtyBucket, Event
@@ -148,3 +150,80 @@ def test_attempts_in_one_batch_are_marked_whatever_their_order(acme_api, acme):
     acme_api.post_events([_attempt(2, request="x"), _attempt(1, request="x"), _attempt(1, request="y")])
     assert _superseded(acme) == {"evt-x-a1": True, "evt-x-a2": False, "evt-y-a1": False}
     assert Event.objects.filter(org=acme, superseded=True).count() == 1
+
+
+@pytest.mark.parametrize("batching", ["one batch", "a batch each"])
+@pytest.mark.parametrize("order", list(itertools.permutations((1, 2, 3, "shadow"))), ids=str)
+@pytest.mark.parametrize("first_request_id", ["default", "own"])
+def test_every_arrival_order_leaves_only_the_highest_attempt_live(
+    acme_api, acme, first_request_id, order, batching
+):
+    """The first attempt either has the default request_id (its own event_id: found through the unique
+    (org_id, event_id) index, it has no entry in the partial (org_id, request_id) index) or one of
+    its own; retries and a shadow call of the request arrive before, with or after it."""
+    request = "evt-call" if first_request_id == "default" else "req-9"
+    first = make_event("call") if first_request_id == "default" else make_event("call", request_id=request)
+    events = {
+        1: first,
+        2: make_event("call-a2", request_id=request, attempt=2),
+        3: make_event("call-a3", request_id=request, attempt=3),
+        "shadow": make_event("call-shadow", request_id=request, shadow=True),
+    }
+    sent = [events[k] for k in order]
+    for batch in [sent] if batching == "one batch" else [[e] for e in sent]:
+        assert acme_api.post_events(batch).json()["accepted"] == len(batch)
+    assert _superseded(acme) == {
+        "evt-call": True,
+        "evt-call-a2": True,
+        "evt-call-a3": False,
+        "evt-call-shadow": False,
+    }
+
+
+def test_an_event_whose_event_id_is_another_requests_id_is_not_part_of_it(acme_api, acme):
+    """evt-x belongs to request "mine" (request_id sent); a retry of request "evt-x" must not
+    supersede it, and a retry of "mine" must."""
+    acme_api.post_events([make_event("x", request_id="mine", attempt=1)])
+    acme_api.post_events([make_event("other-a2", request_id="evt-x", attempt=2)])
+    assert _superseded(acme) == {"evt-x": False, "evt-other-a2": False}
+    acme_api.post_events([make_event("mine-a2", request_id="mine", attempt=2)])
+    assert _superseded(acme) == {"evt-x": True, "evt-other-a2": False, "evt-mine-a2": False}
+
+
+def test_attempts_mark_superseded_reads_both_kinds_of_chain(acme, globex):
+    """The service on its own (ingest on PostgreSQL marks in its own statement; the SQLite demo
+    calls this): a chain whose first attempt has the default request_id and one whose first attempt
+    has a request_id of its own; shadow calls and other orgs' events stay as they are."""
+    from costlens.usage.services import attempts_mark_superseded
+
+    def stored(org, event_id, request_id, attempt=1, shadow=False, minute=0):
+        Event.objects.create(
+            org=org,
+            event_id=event_id,
+            request_id=request_id,
+            attempt=attempt,
+            shadow=shadow,
+            timestamp=at(f"2026-04-10T12:{minute:02d}:00Z"),
+            received_at=at("2026-04-10T12:00:00Z"),
+            model_raw="gpt-4o",
+            model="gpt-4o",
+            input_tokens=1,
+            output_tokens=1,
+        )
+
+    stored(acme, "a", "a", minute=1)
+    stored(acme, "a-2", "a", attempt=2, minute=2)
+    stored(acme, "a-s", "a", attempt=3, shadow=True)
+    stored(acme, "b-1", "b", minute=3)
+    stored(acme, "b-2", "b", attempt=2, minute=4)
+    stored(acme, "b-3", "b", attempt=3)
+    stored(acme, "lonely", "lonely")
+    stored(globex, "a", "a")
+    stored(globex, "a-2", "a", attempt=2)
+
+    touched = attempts_mark_superseded(org_id=acme.id, request_ids=["a", "b", "lonely", "missing"])
+
+    assert sorted(touched) == [at(f"2026-04-10T12:0{m}:00Z") for m in (1, 3, 4)]
+    assert {k for k, v in _superseded(acme).items() if v} == {"a", "b-1", "b-2"}
+    assert not any(_superseded(globex).values())
+    assert attempts_mark_superseded(org_id=acme.id, request_ids=["a", "b"]) == []

@@ -35,11 +35,17 @@ def band(conf):
             return label
 
 
-def generate(seed=7, n=80):
+def generate(seed=7, n=80, default_ids=False):
+    """Requests of 1-3 attempts, every fifth with a shadow call. With `default_ids`, every other
+    request is sent the way a client without request_ids of its own does: the first attempt has
+    no request_id (so it is its own event_id) and its retries and shadow call point at that."""
     rng = random.Random(seed)
     events = []
     for r in range(n):
         rid = f"req-{r}"
+        default = default_ids and r % 2 == 0
+        if default:
+            rid = f"evt-{rid}-1"
         attempts = rng.choice([1, 1, 1, 2, 2, 3])
         hour = rng.choice([10, 11, 12])
         conf = rng.choice([None, round(rng.random(), 3)])
@@ -47,7 +53,7 @@ def generate(seed=7, n=80):
             # Some fallbacks happen in the next hour, after the first attempt's hour.
             ts_hour = hour + (1 if k > 1 and r % 4 == 0 else 0)
             e = make_event(
-                f"{rid}-{k}",
+                f"req-{r}-{k}",
                 request_id=rid,
                 attempt=k,
                 route="support",
@@ -56,6 +62,8 @@ def generate(seed=7, n=80):
                 input_tokens=rng.randint(100, 1000),
                 output_tokens=rng.randint(50, 500),
             )
+            if k == 1 and default:
+                del e["request_id"]  # the API's default: the event's own event_id
             if k == 1 and conf is not None:
                 e["router_confidence"] = conf
             if k > 1:
@@ -65,7 +73,7 @@ def generate(seed=7, n=80):
             events.append(e)
         if r % 5 == 0:
             s = make_event(
-                f"{rid}-shadow",
+                f"req-{r}-shadow",
                 request_id=rid,
                 route="support",
                 shadow=True,
@@ -81,6 +89,7 @@ def generate(seed=7, n=80):
 
 
 def independent(events, floor=0.7):
+    events = [{"request_id": e["event_id"], **e} for e in events]  # request_id defaults to event_id
     live = [e for e in events if not e.get("shadow")]
     top = defaultdict(int)
     for e in live:
@@ -135,8 +144,8 @@ def independent(events, floor=0.7):
     }
 
 
-@pytest.fixture
-def seeded(acme_api, ingest):
+@pytest.fixture(params=["own request_ids", "default request_ids"])
+def seeded(request, acme_api, ingest):
     acme_api.put(
         "/api/v1/routes/support",
         orjson.dumps(
@@ -144,7 +153,7 @@ def seeded(acme_api, ingest):
         ),
         content_type="application/json",
     )
-    events = generate()
+    events = generate(default_ids=request.param == "default request_ids")
     ingest(events, batch=17)  # many batches: later attempts often arrive before earlier ones
     return independent(events)
 

@@ -92,3 +92,37 @@ def test_deleting_an_org_deletes_its_routing_rows_and_no_other(ingest, acme, glo
     for model, _, _ in TABLES:
         assert not model.objects.filter(org_id=globex.id).exists(), model.__name__
         assert model.objects.filter(org=acme).exists(), model.__name__
+
+
+def _hour_rows(org) -> dict[str, list[tuple]]:
+    """Every hour row of the routing tables (floats rounded: the two paths may add in another order)."""
+    rows = {}
+    for model, _, _ in TABLES:
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+        rows[model.__name__] = sorted(
+            tuple(round(v, 9) if isinstance(v, float) else v for v in r)
+            for r in model.objects.filter(org=org, grain="h").values_list(*fields)
+        )
+    return rows
+
+
+def test_the_portable_statements_give_the_postgresql_statements_rows(ingest, acme):
+    """SPECS (what the SQLite demo runs) against the one-statement PostgreSQL hour, on the same events:
+    first attempts with the default request_id (their own event_id, no entry in the partial
+    (org_id, request_id) index) and with request_ids of their own, attempts out of order across
+    batches, shadow calls of both kinds of request."""
+    from django.db import connection
+
+    from routing.rollup import SPECS, _replace_hour
+    from tests.routing.test_route_analytics import generate
+
+    events = generate(seed=3, n=60, default_ids=True)
+    ingest(events, batch=13)
+    by_postgresql = _hour_rows(acme)
+    assert by_postgresql["RouteChainStep"] and by_postgresql["RouteShadowPair"]
+    hours = {r[2] for r in by_postgresql["RouteModelStat"]}  # (org_id, grain, bucket, ...)
+    with connection.cursor() as cursor:
+        for hour in sorted(hours):
+            for spec in SPECS:
+                _replace_hour(cursor, spec, acme.id, hour)
+    assert _hour_rows(acme) == by_postgresql
