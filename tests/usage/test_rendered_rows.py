@@ -155,7 +155,7 @@ def test_the_migration_renders_the_days_rolled_up_before_it(spread, globex, glob
     DailySlice.objects.update(txid=None)
     assert usage_report(spread, rendered=True, **query).rows_json is None
 
-    migration = importlib.import_module("costlens.usage.migrations.0009_daily_rendered")
+    migration = importlib.import_module("costlens.usage.migrations.0010_daily_rendered")
     with connection.schema_editor() as editor:
         migration.render_existing_days(apps, editor)
 

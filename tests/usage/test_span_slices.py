@@ -152,7 +152,7 @@ def test_the_migration_builds_the_spans_of_data_rolled_up_before_it(weeks, globe
     SpanSlice.objects.all().delete()
     assert not DirtyBucket.objects.exists()
 
-    migration = importlib.import_module("costlens.usage.migrations.0010_span_slices")
+    migration = importlib.import_module("costlens.usage.migrations.0011_span_slices")
     with connection.schema_editor() as editor:
         migration.build_spans(apps, editor)
 

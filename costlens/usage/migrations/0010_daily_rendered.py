@@ -30,7 +30,7 @@ def render_existing_days(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("usage", "0008_customer_feature_cube"),
+        ("usage", "0009_event_request_partial"),
     ]
 
     operations = [

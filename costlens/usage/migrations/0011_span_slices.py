@@ -31,7 +31,7 @@ def build_spans(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("usage", "0009_daily_rendered"),
+        ("usage", "0010_daily_rendered"),
     ]
 
     operations = [
