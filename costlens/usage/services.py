@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max
+from django.db.models import F
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -114,22 +114,24 @@ def attempts_mark_superseded(*, org_id: int, request_ids: Iterable[str]) -> list
     touched: list[datetime] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        chains = (
-            Event.objects.filter(org_id=org_id, request_id__in=chunk, shadow=False)
-            .values("request_id")
-            .annotate(top=Max("attempt"), n=Count("id"))
-            .filter(n__gt=1)
-        )
-        for chain in chains:
-            stale = Event.objects.filter(
-                org_id=org_id,
-                request_id=chain["request_id"],
-                shadow=False,
-                attempt__lt=chain["top"],
-                superseded=False,
-            )
-            touched.extend(stale.values_list("timestamp", flat=True))
-            stale.update(superseded=True)
+        # A request's events in two arms, each an index search (the (org_id, request_id) index holds
+        # only events whose request_id is not their own event_id; a query without that condition
+        # scanned all the org's events, per chunk): the first attempt through (org_id, event_id).
+        mine = Event.objects.filter(org_id=org_id, shadow=False)
+        columns = ("request_id", "attempt", "superseded", "id", "timestamp")
+        chains: dict[str, list[tuple]] = defaultdict(list)
+        for row in [
+            *mine.filter(event_id__in=chunk, request_id=F("event_id")).values_list(*columns),
+            *mine.filter(request_id__in=chunk).exclude(request_id=F("event_id")).values_list(*columns),
+        ]:
+            chains[row[0]].append(row)
+        stale = []
+        for rows in chains.values():
+            top = max(attempt for _, attempt, _, _, _ in rows)
+            stale += [(pk, ts) for _, attempt, superseded, pk, ts in rows if attempt < top and not superseded]
+        if stale:
+            Event.objects.filter(id__in=[pk for pk, _ in stale]).update(superseded=True)
+            touched += [ts for _, ts in stale]
     return touched
 
 

@@ -190,11 +190,18 @@ def test_an_event_whose_event_id_is_another_requests_id_is_not_part_of_it(acme_a
     assert _superseded(acme) == {"evt-x": True, "evt-other-a2": False, "evt-mine-a2": False}
 
 
-def test_attempts_mark_superseded_reads_both_kinds_of_chain(acme, globex):
+@pytest.mark.parametrize("vendor", ["postgresql", "portable"])
+def test_attempts_mark_superseded_reads_both_kinds_of_chain(acme, globex, vendor, monkeypatch):
     """The service on its own (ingest on PostgreSQL marks in its own statement; the SQLite demo
     calls this): a chain whose first attempt has the default request_id and one whose first attempt
-    has a request_id of its own; shadow calls and other orgs' events stay as they are."""
+    has a request_id of its own; shadow calls and other orgs' events stay as they are. "portable" is
+    the ORM path the SQLite demo runs, here against PostgreSQL."""
+    from django.db import connection
+
     from costlens.usage.services import attempts_mark_superseded
+
+    if vendor == "portable":
+        monkeypatch.setattr(connection, "vendor", "sqlite")
 
     def stored(org, event_id, request_id, attempt=1, shadow=False, minute=0):
         Event.objects.create(
