@@ -24,7 +24,12 @@ from costlens.pricing.cost import PriceBook, cost_nanos
 from costlens.pricing.normalize import normalize_model
 from costlens.pricing.selectors import price_book_for
 from costlens.usage.models import UNATTRIBUTED, Event
-from costlens.usage.services import CHAIN_LOCK_NAMESPACE, attempts_mark_superseded, buckets_mark_dirty
+from costlens.usage.services import (
+    CHAIN_LOCK_NAMESPACE,
+    attempts_mark_superseded,
+    buckets_mark_dirty,
+    request_events_sql,
+)
 from ingest.schema import FUTURE_TOLERANCE, ValidEvent, fast_validate, validate_event
 from routing.models import Route
 
@@ -275,7 +280,7 @@ def _bookkeep(org: Organization, valid: list[ValidEvent], stored: set[str]) -> l
     return inserted
 
 
-_CHAINS_SQL = """
+_CHAINS_SQL = f"""
 SELECT pg_advisory_xact_lock(%(ns)s, %(org)s);
 WITH retries AS (
     SELECT value AS request_id FROM json_array_elements_text(%(retries)s::json)
@@ -323,15 +328,7 @@ marked AS (
         FROM chains AS c
         CROSS JOIN LATERAL (
             SELECT y.id, y.attempt, y.superseded, max(y.attempt) OVER () AS top
-            FROM (
-                SELECT e2.id, e2.attempt, e2.superseded FROM usage_event e2
-                WHERE e2.org_id = %(org)s AND e2.event_id = c.request_id AND e2.request_id = c.request_id
-                  AND NOT e2.shadow
-                UNION ALL
-                SELECT e2.id, e2.attempt, e2.superseded FROM usage_event e2
-                WHERE e2.org_id = %(org)s AND e2.request_id = c.request_id AND e2.request_id <> e2.event_id
-                  AND NOT e2.shadow
-            ) AS y
+            FROM ({request_events_sql("c.request_id")}) AS y
         ) AS x
         WHERE x.attempt < x.top AND NOT x.superseded
     ))

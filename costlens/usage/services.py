@@ -58,6 +58,22 @@ def buckets_mark_dirty(*, org_id: int, hours: Iterable[datetime]) -> None:
     )
 
 
+def request_events_sql(request_id: str) -> str:
+    """SQL of the non-shadow events (id, attempt, superseded) of the org's (`%(org)s`) request whose id
+    is the SQL expression `request_id`: the one whose event_id and request_id are both the request's
+    (the unique (org_id, event_id) index) and the others (the partial (org_id, request_id) index,
+    request_id <> event_id: first attempts with the default request_id have no entry there)."""
+    return f"""
+        SELECT e.id, e.attempt, e.superseded FROM usage_event e
+        WHERE e.org_id = %(org)s AND e.event_id = {request_id} AND e.request_id = {request_id}
+          AND NOT e.shadow
+        UNION ALL
+        SELECT e.id, e.attempt, e.superseded FROM usage_event e
+        WHERE e.org_id = %(org)s AND e.request_id = {request_id} AND e.request_id <> e.event_id
+          AND NOT e.shadow
+    """
+
+
 def attempts_mark_superseded(*, org_id: int, request_ids: Iterable[str]) -> list[datetime]:
     """Mark every non-shadow attempt that has a higher-numbered attempt for the same request.
 
@@ -68,18 +84,7 @@ def attempts_mark_superseded(*, org_id: int, request_ids: Iterable[str]) -> list
     if not ids:
         return []
     if connection.vendor == "postgresql":
-        # A request's events: the one whose event_id and request_id are both the request's (the
-        # unique (org_id, event_id) index) and the others (the partial (org_id, request_id) index,
-        # request_id <> event_id: first attempts with the default request_id have no entry there).
-        chain = """
-            SELECT e.id, e.attempt, e.superseded FROM usage_event e
-            WHERE e.org_id = %(org)s AND e.event_id = r.request_id AND e.request_id = r.request_id
-              AND NOT e.shadow
-            UNION ALL
-            SELECT e.id, e.attempt, e.superseded FROM usage_event e
-            WHERE e.org_id = %(org)s AND e.request_id = r.request_id AND e.request_id <> e.event_id
-              AND NOT e.shadow
-        """
+        chain = request_events_sql("r.request_id")
         with connection.cursor() as cursor:
             # Two steps, each planned as index probes per id (LATERAL). As one statement (or with
             # `request_id = ANY(...)`) the planner often chose to scan all the org's events
