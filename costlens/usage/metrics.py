@@ -8,7 +8,7 @@ from operator import itemgetter
 
 import orjson
 
-from costlens.money import NANOS_PER_USD
+from costlens.money import NANOS_PER_USD, nanos_to_str
 from costlens.usage.models import LATENCY_BUCKETS, LATENCY_EDGES_MS
 from costlens.usage.rollup import METRIC_COLUMNS
 
@@ -191,15 +191,8 @@ def render_members(values) -> tuple[str, str]:
 def revenue_members(revenue_nanos: int, cost_nanos: int) -> str:
     """'"revenue_usd":"…","margin_usd":"…","margin_pct":…' as finalize_values and orjson give them."""
     margin = revenue_nanos - cost_nanos
-    # Per row of a rendered report (15,500 in a 30-day customer x day one): money formatted inline,
-    # as finalize_values does.
-    if revenue_nanos >= 0:
-        revenue = "%d.%09d" % divmod(revenue_nanos, NANOS_PER_USD)  # noqa: UP031
-    else:
-        revenue = "-%d.%09d" % divmod(-revenue_nanos, NANOS_PER_USD)  # noqa: UP031
-    if margin >= 0:
-        margin_usd = "%d.%09d" % divmod(margin, NANOS_PER_USD)  # noqa: UP031
-    else:
-        margin_usd = "-%d.%09d" % divmod(-margin, NANOS_PER_USD)  # noqa: UP031
     pct = orjson.dumps(round(100 * margin / revenue_nanos, 4)).decode() if revenue_nanos else "null"
-    return f'"revenue_usd":"{revenue}","margin_usd":"{margin_usd}","margin_pct":{pct}'
+    return (
+        f'"revenue_usd":"{nanos_to_str(revenue_nanos)}",'
+        f'"margin_usd":"{nanos_to_str(margin)}","margin_pct":{pct}'
+    )

@@ -99,8 +99,12 @@ EVENT_AGGREGATES: list[tuple[str, str]] = [
     *_latency_sql(),
 ]
 METRIC_COLUMNS = [name for name, _ in EVENT_AGGREGATES]
-_COST_AT = METRIC_COLUMNS.index("cost_nanos")
-_REVENUE_AT = METRIC_COLUMNS.index("revenue_nanos")
+COST_AT = METRIC_COLUMNS.index("cost_nanos")
+_REVENUE_NANOS_AT = METRIC_COLUMNS.index("revenue_nanos")
+# The column lists every rollup statement writes and sums.
+_DIMS_SQL = ", ".join(DIMENSIONS)
+_COLS_SQL = ", ".join(METRIC_COLUMNS)
+_SUMS_SQL = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
 
 
 # Narrower rollups (HourlySlice/DailySlice), smallest first: usage_report reads the first cube whose
@@ -141,10 +145,8 @@ def _dt(value: datetime):
 def recompute_hour(org_id: int, hour: datetime) -> None:
     """Replace the hourly rows (full and slices) of one bucket with a fresh GROUP BY over raw events."""
     hourly, hslice = _table(HourlyRollup), _table(HourlySlice)
-    dims = ", ".join(DIMENSIONS)
-    cols = ", ".join(METRIC_COLUMNS)
+    dims, cols, sums = _DIMS_SQL, _COLS_SQL, _SUMS_SQL
     aggs = ", ".join(expr for _, expr in EVENT_AGGREGATES)
-    sums = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
     bucket = _dt(hour)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {hourly} WHERE org_id = %s AND bucket = %s", [org_id, bucket])
@@ -185,9 +187,7 @@ def recompute_day(org_id: int, day: datetime) -> None:
     rows take turns, each reading the other's committed hours.
     """
     hourly, daily, dslice = _table(HourlyRollup), _table(DailyRollup), _table(DailySlice)
-    dims = ", ".join(DIMENSIONS)
-    cols = ", ".join(METRIC_COLUMNS)
-    sums = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
+    dims, cols, sums = _DIMS_SQL, _COLS_SQL, _SUMS_SQL
     lo, hi = _dt(day), _dt(day + DAY)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -226,24 +226,23 @@ def recompute_day(org_id: int, day: datetime) -> None:
         hook(org_id, day)
 
 
-def render_day(cursor, org_id: int, bucket) -> int:
+def render_day(cursor, org_id: int, bucket) -> None:
     """Replace the DailyRendered rows of one day with the day's DailySlice rows rendered (PostgreSQL,
-    in the transaction that wrote those slice rows: the rendered rows take the same txid). Returns
-    how many rows it wrote."""
+    in the transaction that wrote those slice rows: the rendered rows take the same txid)."""
     from costlens.usage.metrics import render_members  # metrics imports this module
 
     dslice, rendered = _table(DailySlice), _table(DailyRendered)
-    dims = ", ".join(DIMENSIONS)
+    dims = _DIMS_SQL
     cursor.execute(f"DELETE FROM {rendered} WHERE org_id = %s AND bucket = %s", [org_id, bucket])
     cursor.execute(
         f"""
-        SELECT cube, {dims}, txid, {", ".join(METRIC_COLUMNS)} FROM {dslice}
+        SELECT cube, {dims}, txid, {_COLS_SQL} FROM {dslice}
         WHERE org_id = %s AND cube IN ({CUBE_IDS}) AND bucket = %s
         """,
         [org_id, bucket],
     )
     n_keys = 2 + len(DIMENSIONS)
-    cost_at = n_keys + _COST_AT
+    cost_at = n_keys + COST_AT
     # `rank`: the row's place in its cube's day in report order, by cost (largest first) and then the
     # dimensions' text (selectors: usage_report orders rows the same way), so reports read the rows
     # in order from the index instead of sorting ~1 KB rows.
@@ -259,9 +258,8 @@ def render_day(cursor, org_id: int, bucket) -> int:
             values = row[n_keys:]
             head, tail = render_members(values)
             copy.write_row(
-                (org_id, bucket, *row[:n_keys], rank, values[_COST_AT], values[_REVENUE_AT], head, tail)
+                (org_id, bucket, *row[:n_keys], rank, values[COST_AT], values[_REVENUE_NANOS_AT], head, tail)
             )
-    return len(rows)
 
 
 def day_of(hour: datetime) -> datetime:
@@ -294,9 +292,7 @@ def recompute_span(org_id: int, grain: str, start: datetime) -> None:
     """
     source, length = SPANS[grain]
     span, table = _table(SpanSlice), _table(source)
-    dims = ", ".join(DIMENSIONS)
-    cols = ", ".join(METRIC_COLUMNS)
-    sums = ", ".join(f"SUM({c})" for c in METRIC_COLUMNS)
+    dims, cols, sums = _DIMS_SQL, _COLS_SQL, _SUMS_SQL
     lo, hi = _dt(start), _dt(start + length)
     with connection.cursor() as cursor:
         if grain == "w" and connection.vendor == "postgresql":

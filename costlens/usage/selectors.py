@@ -40,6 +40,7 @@ from costlens.usage.models import (
     SpanSlice,
 )
 from costlens.usage.rollup import (
+    COST_AT,
     CUBES,
     DIMENSIONS,
     METRIC_COLUMNS,
@@ -106,7 +107,6 @@ def window_segments(start: datetime, end: datetime) -> list[tuple[type, datetime
 
 FLOAT_COLUMNS = {"quality_sum", "latency_sum"}
 _FLOAT_AT = {i for i, c in enumerate(METRIC_COLUMNS) if c in FLOAT_COLUMNS}
-_COST_AT = METRIC_COLUMNS.index("cost_nanos")
 _ZEROS = (0,) * len(METRIC_COLUMNS)
 
 
@@ -191,6 +191,7 @@ def _rollup_rows(
     scope = f"org_id = %s{in_cube} AND bucket >= %s AND bucket < %s"
     scope_params = [org.pk] + ([cube] if cube is not None else [])
     hourly_table = (HourlyRollup if cube is None else HourlySlice)._meta.db_table
+    filter_sql, filter_params = _filter_sql(filters)
     for table, lo, hi, guard in segments:
         if table in SPANS:  # a quarter or week of the slices
             model, where = SpanSlice, ["grain = %s", scope]
@@ -202,9 +203,8 @@ def _rollup_rows(
         if guard is not None:
             where.append(f"{'' if guard else 'NOT '}EXISTS (SELECT 1 FROM {hourly_table} WHERE {scope})")
             params += [*scope_params, _db_dt(rest[0]), _db_dt(rest[1])]
-        for key, values in filters.items():
-            where.append(f"{key} IN ({', '.join(['%s'] * len(values))})")
-            params += values
+        where += filter_sql
+        params += filter_params
         source = f"FROM {model._meta.db_table} WHERE {' AND '.join(where)}"
         if not time_keyed:
             parts.append(f"SELECT {', '.join(sorted(set(dims) | {'bucket'}) + list(columns))} {source}")
@@ -258,6 +258,12 @@ def _rollup_rows(
                 key[i] = c
             key = tuple(key)
         yield key, values
+
+
+def _filter_sql(filters: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """WHERE terms (`dimension IN (...)`) and their parameters for a report's filters."""
+    terms = [f"{key} IN ({', '.join(['%s'] * len(values))})" for key, values in filters.items()]
+    return terms, [v for values in filters.values() for v in values]
 
 
 def span_parts(table, lo: datetime, hi: datetime, *, weeks: bool) -> list[tuple]:
@@ -569,7 +575,7 @@ def usage_report(
                 else:
                     shown.append(v)
         row = dict(zip(names, (*shown, *finalize_values(values, recurring_of(key, 0)))))
-        cost = values[_COST_AT]
+        cost = values[COST_AT]
         # By time then cost (largest first), ties by the dimensions' text (unattributed as "") in
         # DIMENSIONS order, as rendered rows are ranked; without a time key by cost, then the key's text.
         if time_at is None:
@@ -614,9 +620,8 @@ def _rendered_report(
         return None
     days_lo, days_hi = whole[0]
     edges = [(lo, hi) for table, lo, hi in segments if table is HourlyRollup]
-    where, params = ["org_id = %s", "cube = %s", "bucket >= %s", "bucket < %s"], [org.pk, cube]
-    for key, values in filters.items():
-        where.append(f"{key} IN ({', '.join(['%s'] * len(values))})")
+    filter_sql, filter_params = _filter_sql(filters)
+    where = ["org_id = %s", "cube = %s", "bucket >= %s", "bucket < %s", *filter_sql]
     with _one_snapshot(), connection.cursor() as cursor:
         rest = _trailing_day_guard(segments)
         if rest is not None and not _slice_hours_exist(cursor, org, cube, *rest):
@@ -640,7 +645,7 @@ def _rendered_report(
             WHERE {" AND ".join(where)}
             ORDER BY bucket, rank
             """,
-            [*params, _db_dt(days_lo), _db_dt(days_hi), *(v for values in filters.values() for v in values)],
+            [org.pk, cube, _db_dt(days_lo), _db_dt(days_hi), *filter_params],
         )
         rows = cursor.fetchall()
         cursor.execute("SELECT set_config('enable_sort', 'on', true)")  # parallel plans stay off
