@@ -87,3 +87,14 @@ def thousands(value) -> str:
     if value is None or value == "":
         return DASH
     return f"{int(value):,}"
+
+
+def compact(value) -> str:
+    """A count for a wide table: 35,603,934 → "35.6M", 887,404 → "887.4K", below 10,000 in full."""
+    if value is None or value == "":
+        return DASH
+    n = int(value)
+    for at_least, unit, suffix in ((10**9, 10**9, "B"), (10**6, 10**6, "M"), (10**4, 10**3, "K")):
+        if abs(n) >= at_least:
+            return f"{n / unit:,.1f}{suffix}"
+    return f"{n:,}"

@@ -117,6 +117,15 @@ def spend_over_time_figure(
     return fig.to_plotly_json()
 
 
+def _cost_per_request_label(row: dict) -> str:
+    """The bar's text: a model whose events are all unpriced cost $0 only because no price is known."""
+    unpriced = row.get("unpriced_events") or 0
+    if unpriced and unpriced >= (row.get("events") or 0):
+        return "unpriced"
+    text = format_usd(row["cost_per_request_usd"])
+    return f"{text} + unpriced" if unpriced else text
+
+
 def cost_per_request_figure(rows: Sequence[dict]) -> dict:
     """Horizontal bars: cost per request by model. `rows` carry `model` and `cost_per_request_usd`."""
     ranked = [r for r in rows if r.get("cost_per_request_usd") is not None]
@@ -127,7 +136,7 @@ def cost_per_request_figure(rows: Sequence[dict]) -> dict:
                 orientation="h",
                 x=[usd_float(r["cost_per_request_usd"]) for r in ranked],
                 y=[_label(r["model"]) for r in ranked],
-                text=[format_usd(r["cost_per_request_usd"]) for r in ranked],
+                text=[_cost_per_request_label(r) for r in ranked],
                 textposition="outside",
                 cliponaxis=False,
                 marker_color=PALETTE[0],

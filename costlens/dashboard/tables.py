@@ -20,7 +20,9 @@ from costlens.money import NANOS_PER_USD, nanos_to_str, round_half_even_div, usd
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | int | usd | rate (fraction) | pct (already ×100) | ms | score | date | bool
+    # text | int | tokens (int, shown compact) | usd | rate (fraction) | pct (already ×100) | ms | score
+    # | date | bool
+    kind: str = "text"
     sortable: bool = True
 
     @property

@@ -88,7 +88,12 @@ CUSTOMER_COLUMNS = [
     Column("margin_usd", "Margin", "usd"),
 ]
 # The Overview's table shows the customer's name (links and filters keep the external id); the CSV the id.
-TOP_CUSTOMER_COLUMNS = [Column("customer_name", "Customer"), *CUSTOMER_COLUMNS[1:]]
+# Without cost per request (the Customers page has it): in half the page's width the seventh column
+# scrolled out of sight, and the one cut off was the margin.
+TOP_CUSTOMER_COLUMNS = [
+    Column("customer_name", "Customer"),
+    *(c for c in CUSTOMER_COLUMNS[1:] if c.key != "cost_per_request_usd"),
+]
 FEATURE_TOP_COLUMNS = [
     Column("feature", "Feature"),
     Column("cost_usd", "Spend", "usd"),
@@ -237,10 +242,10 @@ MODEL_COLUMNS = [
     Column("model", "Model"),
     Column("requests", "Requests", "int"),
     Column("events", "Events", "int"),
-    Column("input_tokens", "Input tok.", "int"),
-    Column("cached_tokens", "Cached tok.", "int"),
-    Column("output_tokens", "Output tok.", "int"),
-    Column("reasoning_tokens", "Reasoning tok.", "int"),
+    Column("input_tokens", "Input tok.", "tokens"),
+    Column("cached_tokens", "Cached tok.", "tokens"),
+    Column("output_tokens", "Output tok.", "tokens"),
+    Column("reasoning_tokens", "Reasoning tok.", "tokens"),
     Column("cost_usd", "Spend", "usd"),
     Column("cost_per_request_usd", "Cost / request", "usd"),
     Column("cost_per_1k_output_usd", "Cost / 1K out", "usd"),

@@ -7,7 +7,7 @@ import pytest
 
 from costlens.dashboard import charts
 from costlens.dashboard.tables import Column, Table, per, share_pct, sort_rows
-from costlens.dashboard.templatetags.costlens_format import format_usd, price
+from costlens.dashboard.templatetags.costlens_format import format_usd, price, tokens
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,25 @@ from costlens.dashboard.templatetags.costlens_format import format_usd, price
 )
 def test_money_display(value, shown):
     assert format_usd(value) == shown
+
+
+@pytest.mark.parametrize(
+    "count, shown",
+    [
+        (0, "0"),
+        (9_999, "9,999"),
+        (10_000, "10.0K"),
+        (887_404, "887.4K"),
+        (35_603_934, "35.6M"),
+        (2 * 10**9, "2.0B"),
+    ],
+)
+def test_token_counts_are_compact_with_the_exact_count_kept(count, shown):
+    html = str(tokens(count))
+    assert shown in html
+    if count >= 10_000:
+        assert f'data-exact="{count}"' in html and f'title="{count:,}"' in html
+    assert tokens(None) == "—"
 
 
 def test_prices_display_trims_zeros_but_stays_exact():
@@ -96,6 +115,17 @@ def test_spend_over_time_groups_the_long_tail_as_other():
     names = [t["name"] for t in fig["data"]]
     assert len(names) == charts.MAX_SERIES + 1 and names[-1] == "other"
     assert sum(t["y"][0] for t in fig["data"]) == sum(range(1, 13))
+
+
+def test_cost_per_request_bars_say_unpriced_instead_of_a_zero_price():
+    rows = [
+        {"model": "priced", "cost_per_request_usd": "0.010000000", "events": 4, "unpriced_events": 0},
+        {"model": "new-model", "cost_per_request_usd": "0E-9", "events": 3, "unpriced_events": 3},
+        {"model": "half", "cost_per_request_usd": "0.002000000", "events": 4, "unpriced_events": 1},
+    ]
+    bars = charts.cost_per_request_figure(rows)["data"][0]
+    labels = dict(zip(bars["y"], bars["text"], strict=True))
+    assert labels == {"priced": "$0.01", "new-model": "unpriced", "half": "$0.002 + unpriced"}
 
 
 def test_embedded_figure_json_cannot_close_the_script_tag():

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from costlens.customers.services import customer_upsert
+from costlens.customers.validation import CustomerInput
 from tests.e2e.conftest import recent_event, wait_for_charts
 
 pytestmark = pytest.mark.e2e
@@ -150,3 +152,36 @@ def test_every_page_renders_without_console_errors(fran_page, live_server, acme_
     if fran_page.locator("[data-figure]").count():
         wait_for_charts(fran_page)
     assert errors == []
+
+
+def test_overview_and_models_tables_fit_their_cards_on_a_laptop_screen(
+    fran_page, live_server, seed_usage, acme
+):
+    """The top-customers table showed seven columns in half the page: the last one, the margin (what
+    finance opens the page for), scrolled out of sight behind the card's edge; on the Models page the
+    error rate and quality did."""
+    customer_upsert(org=acme, external_id="c1", data=CustomerInput({"name": "Summit Commerce Holdings"}))
+    seed_usage(
+        [
+            recent_event(
+                "big", hours_ago=2, customer_id="c1", input_tokens=90_000_000, revenue_usd="12345.67"
+            ),
+            recent_event("small", hours_ago=3, customer_id="c2", model="claude-haiku-4-5"),
+        ]
+    )
+    page = fran_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/")
+    wait_for_charts(page)
+    customers = page.get_by_test_id("table-customers")
+    expect(customers).to_contain_text("Summit Commerce Holdings")
+    expect(customers.locator("th").last).to_have_text("Margin")
+    overflowing = (
+        "() => Array.from(document.querySelectorAll('.table-wrap'))"
+        ".filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').dataset.testid)"
+    )
+    assert page.evaluate(overflowing) == []
+    # The Models table's 14 columns, down to error rate and quality.
+    page.goto(live_server.url + "/models/")
+    expect(page.get_by_test_id("table-models").locator("th").last).to_have_text("Quality")
+    assert page.evaluate(overflowing) == []

@@ -79,7 +79,20 @@ def get(mapping, key):
     return mapping.get(key) if mapping else None
 
 
+@register.filter
+def tokens(value) -> str:
+    """A token count, compact ('35.6M') with the exact count in the title and data-exact."""
+    if value is None or value == "":
+        return DASH
+    exact = display.thousands(value)
+    shown = display.compact(value)
+    if shown == exact:
+        return exact
+    return format_html('<span title="{}" data-exact="{}">{}</span>', exact, int(value), shown)
+
+
 FORMATTERS = {
+    "tokens": tokens,
     "price": price,
     "usd": usd,
     "int": display.thousands,
