@@ -159,14 +159,15 @@ def _model_unit_costs(over_time_rows: list[dict]) -> list[dict]:
     Overview needs no separate by-model report for its cost-per-request chart."""
     sums: dict[str | None, list[int]] = {}
     for row in over_time_rows:
-        acc = sums.setdefault(row["model"], [0, 0, 0])
+        acc = sums.setdefault(row["model"], [0, 0, 0, 0])
         acc[0] += nanos(row["cost_usd"])
         acc[1] += row["requests"]
         acc[2] += row["events"]
+        acc[3] += row["unpriced_events"]
     return [
         {"model": model, "cost_usd": nanos_to_str(cost), "requests": requests, "events": events}
-        | {"cost_per_request_usd": per(nanos_to_str(cost), requests)}
-        for model, (cost, requests, events) in sums.items()
+        | {"unpriced_events": unpriced, "cost_per_request_usd": per(nanos_to_str(cost), requests)}
+        for model, (cost, requests, events, unpriced) in sums.items()
         if model is not None or events
     ]
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -88,6 +89,11 @@ def test_overview_charts_are_plotly_json_built_in_python(fran_client, acme_data)
     spend = re.search(r'id="fig-spend-over-time">(.*?)</script>', html, re.S).group(1)
     assert '"barmode": "stack"' in spend
     assert '"name": "claude-sonnet-4-6"' in spend
+    per_request = json.loads(re.search(r'id="fig-cost-per-request">(.*?)</script>', html, re.S).group(1))
+    bars = per_request["data"][0]
+    labels = dict(zip(bars["y"], bars["text"], strict=True))
+    assert labels["mystery-model"] == "unpriced"  # no price known, not a $0 model
+    assert labels["claude-sonnet-4-6"].startswith("$")
 
 
 def test_overview_freshness_says_how_old_the_rollups_are(fran_client, acme_data):
