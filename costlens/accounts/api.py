@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -12,11 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from costlens.accounts.models import Organization
-from costlens.pricing.normalize import normalize_model
-from costlens.pricing.selectors import price_book_for
+from costlens.accounts.validation import validate_settings
 from costlens.usage.services import organization_settings_update
-
-EDITABLE = ("name", "baseline_model", "quality_floor")
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -33,9 +28,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         }
 
 
-READ_ONLY = ("slug",)
-
-
 def settings_json(org: Organization) -> dict:
     return {
         "name": org.name,
@@ -43,56 +35,6 @@ def settings_json(org: Organization) -> dict:
         "baseline_model": org.baseline_model,
         "quality_floor": float(org.quality_floor),
     }
-
-
-def validate_settings(org: Organization, data: object) -> tuple[dict, dict[str, list[str]]]:
-    """(changes, errors) for a PATCH body; every field's errors at once."""
-    if not isinstance(data, dict):
-        return {}, {"non_field_errors": ["Send a JSON object."]}
-    errors: dict[str, list[str]] = {}
-    changes: dict = {}
-    for key in data:
-        if key in READ_ONLY:
-            if data[key] != getattr(org, key):
-                errors[key] = ["Read-only."]
-        elif key not in EDITABLE:
-            errors[key] = [f"Unknown setting; the settings are {', '.join(EDITABLE)}."]
-
-    if "name" in data:
-        name = data["name"]
-        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-            errors["name"] = ["A string of 1 to 200 characters."]
-        else:
-            changes["name"] = name.strip()
-
-    if "baseline_model" in data:
-        raw = data["baseline_model"]
-        if not isinstance(raw, str) or not raw.strip() or len(raw) > 200:
-            errors["baseline_model"] = ["A model name of 1 to 200 characters."]
-        else:
-            book = price_book_for(org)
-            model = normalize_model(raw.strip(), book.aliases)
-            if not book.knows(model):
-                # A baseline without a price would silently zero every saving.
-                errors["baseline_model"] = [
-                    f"No price for {model!r}; add it to the catalog or as an org price first."
-                ]
-            else:
-                changes["baseline_model"] = model
-
-    if "quality_floor" in data:
-        raw = data["quality_floor"]
-        try:
-            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-                raise InvalidOperation
-            value = Decimal(repr(raw) if isinstance(raw, float) else str(raw).strip())
-            if not value.is_finite() or not 0 <= value <= 1 or value != value.quantize(Decimal("0.001")):
-                raise InvalidOperation
-        except InvalidOperation:
-            errors["quality_floor"] = ["A number from 0 to 1 with at most 3 decimals."]
-        else:
-            changes["quality_floor"] = value
-    return changes, errors
 
 
 _settings = inline_serializer(

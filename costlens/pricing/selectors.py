@@ -71,6 +71,13 @@ def price_overrides(org: Organization, *, model: str | None = None) -> list[OrgP
     return list(rows.filter(model=model) if model else rows)
 
 
+def priced_model_names(org: Organization) -> list[str]:
+    """Every model with a price for this org (the catalog's and its overrides'), sorted."""
+    catalog = ModelPrice.objects.values_list("model", flat=True).distinct()
+    overrides = OrgPriceOverride.objects.filter(org=org).values_list("model", flat=True).distinct()
+    return sorted(set(catalog) | set(overrides))
+
+
 def unpriced_models(org: Organization, *, limit: int = 100) -> list[dict]:
     """Models seen in events with no price in force, with their volume (API.md §2)."""
     from django.db.models import Count, Max, Min, Sum

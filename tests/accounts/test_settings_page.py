@@ -110,3 +110,70 @@ def test_anonymous_users_are_sent_to_log_in(db):
 
 def test_creating_a_key_needs_post(fran_client):
     assert fran_client.get("/settings/keys/").status_code == 405
+
+
+# The Organization form: the settings of PATCH /api/v1/settings, with the same rules.
+
+
+def test_an_admin_changes_the_baseline_model_and_the_savings_follow(
+    fran_client, acme, acme_api, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+
+    from costlens.usage.selectors import usage_report
+    from tests.conftest import at
+
+    acme_api.post_events([make_event(1, model="claude-haiku-4-5", timestamp="2026-04-10T10:00:00Z")])
+    call_command("rollup", verbosity=0)
+    window = {"start": at("2026-04-10T00:00:00Z"), "end": at("2026-04-11T00:00:00Z")}
+    # 500 input + 200 output tokens: Sonnet 4.6 ($3/$15) $0.0045, Haiku 4.5 ($1/$5) $0.0015.
+    assert usage_report(acme, **window).totals["savings_usd"] == "0.003000000"
+
+    page = fran_client.get("/settings/").content.decode()
+    assert 'value="claude-sonnet-4-6"' in page and '<option value="claude-opus-4-6">' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = fran_client.post(
+            "/settings/organization/",
+            {"name": "Acme AI", "baseline_model": "anthropic/Claude-Opus-4.6", "quality_floor": "0.8"},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "Savings are now measured against claude-opus-4-6" in response.content.decode()
+    acme.refresh_from_db()
+    assert (acme.baseline_model, str(acme.quality_floor)) == ("claude-opus-4-6", "0.800")
+    # Opus 4.6 ($5/$25): 500 × 5 + 200 × 25 = $0.0075 baseline, minus the $0.0015 spent.
+    assert usage_report(acme, **window).totals["savings_usd"] == "0.006000000"
+
+
+def test_bad_settings_are_shown_on_the_form_and_nothing_changes(fran_client, acme):
+    response = fran_client.post(
+        "/settings/organization/",
+        {"name": "", "baseline_model": "no-such-model-9000", "quality_floor": "1.5"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "No price for &#x27;no-such-model-9000&#x27;" in html
+    assert "A number from 0 to 1 with at most 3 decimals." in html
+    assert "A string of 1 to 200 characters." in html
+    assert 'value="no-such-model-9000"' in html  # what was typed stays in the form
+    acme.refresh_from_db()
+    assert (acme.name, acme.baseline_model) == ("Acme AI", "claude-sonnet-4-6")
+
+
+def test_a_viewer_sees_the_settings_but_cannot_change_them(eli_client, acme):
+    page = eli_client.get("/settings/").content.decode()
+    assert 'data-testid="org-values"' in page and "claude-sonnet-4-6" in page
+    assert "Save settings" not in page
+    response = eli_client.post("/settings/organization/", {"baseline_model": "claude-opus-4-6"})
+    assert response.status_code == 403
+    acme.refresh_from_db()
+    assert acme.baseline_model == "claude-sonnet-4-6"
+
+
+def test_the_form_changes_only_the_users_own_org(fran_client, acme, globex):
+    fran_client.post("/settings/organization/", {"name": "Acme Renamed", "baseline_model": "claude-opus-4-6"})
+    acme.refresh_from_db()
+    globex.refresh_from_db()
+    assert (acme.name, acme.baseline_model) == ("Acme Renamed", "claude-opus-4-6")
+    assert (globex.name, globex.baseline_model) == ("Globex", "claude-sonnet-4-6")
+    assert fran_client.get("/settings/organization/").status_code == 405
