@@ -24,6 +24,7 @@ from costlens.customers.selectors import (
     revenue_entries_list,
 )
 from costlens.customers.services import ImportFailed, customers_import_csv, revenue_import_csv
+from costlens.customers.tables import customer_tables, margin_tables
 from costlens.dashboard.filters import FilterForm
 from costlens.dashboard.pages import filtered_page
 from costlens.usage.models import UNATTRIBUTED
@@ -157,6 +158,8 @@ def customer_page(request, customer_id: str):
     if customer is None and customer_id != UNATTRIBUTED:
         raise Http404("No such customer.")
 
+    revenue_entries = revenue_entries_list(request.org, customer)[-12:] if customer else []
+
     def build(form: FilterForm) -> dict:
         window = form.window()
         detail = customer_detail(
@@ -180,6 +183,7 @@ def customer_page(request, customer_id: str):
                     "fig-by-model", charts.spend_by_figure(detail.by_model, "model", label_none="(no model)")
                 ),
             ],
+            "tables": customer_tables(detail, revenue_entries),
         }
 
     return filtered_page(
@@ -192,8 +196,9 @@ def customer_page(request, customer_id: str):
             "customer_id": customer_id,
             "display_name": customer.display_name if customer else customer_id,
             "incidents": incidents_list(request.org, status="open", customer=customer_id, limit=20),
-            "revenue_entries": revenue_entries_list(request.org, customer)[-12:] if customer else [],
+            "revenue_entries": revenue_entries,
         },
+        page_name="customer",
     )
 
 
@@ -216,9 +221,12 @@ def margin_page(request):
                 _figure("fig-margin-series", charts.revenue_cost_figure(overview.series)),
                 _figure("fig-margin-histogram", charts.margin_histogram_figure(overview)),
             ],
+            "tables": margin_tables(overview),
         }
 
-    return filtered_page(request, "customers/margin.html", build, default_range=DEFAULT_RANGE)
+    return filtered_page(
+        request, "customers/margin.html", build, default_range=DEFAULT_RANGE, page_name="margin"
+    )
 
 
 @require_http_methods(["GET", "POST"])

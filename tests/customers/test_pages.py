@@ -2,36 +2,9 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from costlens.customers.models import Customer
 from tests.alerts.helpers import ingest, revenue
 from tests.conftest import make_event
-
-
-def _recent(n, **kw):
-    ts = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return make_event(n, timestamp=ts, **kw)
-
-
-@pytest.fixture
-def seeded(acme, acme_api):
-    Customer.objects.create(org=acme, external_id="loser", name="Loser Inc", plan="pro", segment="smb")
-    Customer.objects.create(
-        org=acme, external_id="winner", name="Winner LLC", plan="team", segment="enterprise"
-    )
-    ingest(
-        acme_api,
-        [_recent(f"l{i}", customer_id="loser", feature="chat") for i in range(10)]
-        + [
-            _recent(f"w{i}", customer_id="winner", feature="search", model="claude-haiku-4-5")
-            for i in range(2)
-        ]
-        + [_recent("u1")],
-    )
-    start = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT00:00:00Z")
-    revenue(acme, "winner", "5", start=start, days=1)
-    return acme
+from tests.customers.conftest import recent
 
 
 def test_customer_list_worst_first_with_negative_rows(client, fran, seeded):
@@ -121,10 +94,10 @@ def test_customer_pages_query_count_does_not_grow_with_customers(
             assert client.get(path).status_code == 200
         return len(ctx.captured_queries)
 
-    ingest(acme_api, [_recent(f"a{i}", customer_id=f"c{i}") for i in range(2)])
+    ingest(acme_api, [recent(f"a{i}", customer_id=f"c{i}") for i in range(2)])
     revenue(acme, "c0", "1", start=(datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT00:00:00Z"))
     few = {p: count(p) for p in ("/customers/", "/margin/", "/customers/c0/")}
-    ingest(acme_api, [_recent(f"b{i}", customer_id=f"d{i}", feature=f"f{i % 5}") for i in range(40)])
+    ingest(acme_api, [recent(f"b{i}", customer_id=f"d{i}", feature=f"f{i % 5}") for i in range(40)])
     for i in range(10):
         revenue(
             acme, f"d{i}", "1", start=(datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%dT00:00:00Z")
