@@ -26,7 +26,7 @@ from costlens.customers.selectors import (
 from costlens.customers.services import ImportFailed, customers_import_csv, revenue_import_csv
 from costlens.customers.tables import customer_tables, margin_tables
 from costlens.dashboard.filters import FilterForm
-from costlens.dashboard.pages import filtered_page
+from costlens.dashboard.pages import filtered_page, usage_state
 from costlens.usage.models import UNATTRIBUTED
 from costlens.usage.selectors import revenue_entries_read_once
 
@@ -222,6 +222,8 @@ def margin_page(request):
                 _figure("fig-margin-histogram", charts.margin_histogram_figure(overview)),
             ],
             "tables": margin_tables(overview),
+            # Empty without any customer's usage or revenue in the window (revenue alone makes a margin).
+            **usage_state(request, events=len(overview.customers)),
         }
 
     return filtered_page(

@@ -6,10 +6,11 @@ from collections.abc import Callable, Sequence
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from costlens.dashboard.filters import DIMENSIONS, FilterForm
 from costlens.dashboard.tables import Table, csv_response
-from costlens.usage.selectors import cyclic_gc_paused, dimension_values
+from costlens.usage.selectors import cyclic_gc_paused, dimension_values, has_usage
 
 
 def filter_context(request: HttpRequest, form: FilterForm, *, keep: Sequence[str] = ()) -> dict:
@@ -74,3 +75,14 @@ def filtered_page(
         return render(request, template, {**context, "invalid": True}, status=400)
     context.update(build(form))
     return render(request, template, context)
+
+
+def usage_state(request: HttpRequest, *, events: int) -> dict:
+    """What templates/dashboard/_no_usage.html needs to say why a page is empty: the org never sent an
+    event (how to send one, with a curl example), or nothing matches this window and these filters."""
+    return {
+        "no_data": events == 0,
+        "never_sent": events == 0 and not has_usage(request.org),
+        "events_url": request.build_absolute_uri("/api/v1/events"),
+        "example_timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }

@@ -13,7 +13,7 @@ from costlens.accounts.decorators import org_required
 from costlens.customers.selectors import customer_names
 from costlens.dashboard import charts
 from costlens.dashboard.filters import FilterForm
-from costlens.dashboard.pages import filtered_page
+from costlens.dashboard.pages import filtered_page, usage_state
 from costlens.dashboard.tables import (
     Column,
     Table,
@@ -26,7 +26,7 @@ from costlens.dashboard.tables import (
 )
 from costlens.money import nanos_to_str
 from costlens.pricing.selectors import catalog_prices, price_overrides
-from costlens.usage.selectors import has_usage, usage_report, usage_sums, window_at_todays_prices
+from costlens.usage.selectors import usage_report, usage_sums, window_at_todays_prices
 
 TOP_N = 10
 
@@ -207,10 +207,7 @@ def _overview(request, form: FilterForm) -> dict:
         "granularity": granularity,
         "as_of": over_time.as_of,
         "tiles": tiles,
-        "no_data": totals["events"] == 0,
-        "never_sent": totals["events"] == 0 and not has_usage(request.org),
-        "events_url": request.build_absolute_uri("/api/v1/events"),
-        "example_timestamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **usage_state(request, events=totals["events"]),
         "figures": {
             "spend_over_time": charts.embed(
                 charts.spend_over_time_figure(
@@ -270,6 +267,7 @@ def _models(request, form: FilterForm) -> dict:
     return {
         "as_of": report.as_of,
         "totals": _with_unit_costs(dict(report.totals)),
+        **usage_state(request, events=report.totals["events"]),
         "table": table,
         "sort_key": key,
         "sort_desc": descending,
@@ -332,6 +330,7 @@ def _features(request, form: FilterForm) -> dict:
     return {
         "as_of": report.as_of,
         "totals": _with_unit_costs(dict(report.totals)),
+        **usage_state(request, events=report.totals["events"]),
         "granularity": granularity,
         "table": table,
         "sort_key": key,

@@ -114,6 +114,30 @@ def test_a_window_without_events_says_so_without_the_onboarding(fran_client, acm
     assert 'data-testid="empty-state"' not in html
 
 
+@pytest.mark.parametrize("path", ["/models/", "/features/", "/margin/"])
+def test_pages_of_an_org_without_events_say_how_to_send_one(fran_client, path):
+    html = fran_client.get(path).content.decode()
+    assert 'data-testid="empty-state"' in html
+    assert "curl -X POST http://testserver/api/v1/events" in html
+    assert 'data-figure="' not in html  # no empty charts with made-up axes
+    assert "{#" not in html and "{%" not in html  # no template syntax leaks into the page
+
+
+@pytest.mark.parametrize(
+    ("path", "chart"),
+    [
+        ("/models/", "fig-spend-by-model"),
+        ("/features/", "fig-feature-spend"),
+        ("/margin/", "fig-margin-series"),
+    ],
+)
+def test_a_window_without_events_drops_the_empty_charts(fran_client, acme_data, path, chart):
+    html = fran_client.get(f"{path}?range=custom&start=2026-01-01&end=2026-01-02").content.decode()
+    assert 'data-testid="no-data"' in html and 'data-testid="empty-state"' not in html
+    assert f'data-figure="{chart}"' not in html
+    assert f'data-figure="{chart}"' in fran_client.get(f"{path}?{DAY}").content.decode()
+
+
 # --- The URL contract, errors, login ----------------------------------------------------------------
 
 
