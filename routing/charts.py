@@ -185,7 +185,7 @@ def reasons_figure(reasons: list[dict]) -> dict:
                 "type": "bar",
                 "orientation": "h",
                 "x": [r["steps"] for r in rows],
-                "y": [r["reason"] for r in rows],
+                "y": [r["reason"] or "(none given)" for r in rows],
                 "marker": {"color": "#f59f00"},
                 "hovertemplate": "%{y}: %{x} fallbacks<extra></extra>",
             }

@@ -434,9 +434,8 @@ def chain_steps(org: Organization, route: str, *, start: datetime, end: datetime
 
 
 def fallback_reasons(org: Organization, route: str, *, start: datetime, end: datetime) -> list[dict]:
+    """Fallbacks and their waste per reason; "" for fallbacks sent without one (null in the API)."""
     rows = _rollup(RouteChainStep, org, route, start, end, ["reason"], ["steps", "wasted_cost_nanos"])
-    for r in rows:
-        r["reason"] = r["reason"] or "(none given)"
     rows.sort(key=lambda r: (-r["steps"], r["reason"]))
     return rows
 

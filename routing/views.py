@@ -41,6 +41,7 @@ from routing.selectors import (
     split_report,
 )
 from routing.services import RouteConfigError, parse_route_config, route_delete, route_upsert
+from routing.tables import route_detail_tables, routes_table
 from routing.whatif import WhatIfError, shares_from_weights, whatif_price
 
 SORTABLE = [
@@ -92,7 +93,13 @@ def route_list(request):
                     "query": form.querystring(sort=next_sort),
                 }
             )
-        return {"rows": rows, "headers": headers, "window": window, "new_form": NewRouteForm()}
+        return {
+            "rows": rows,
+            "headers": headers,
+            "window": window,
+            "new_form": NewRouteForm(),
+            "tables": {"routes": routes_table(rows)},
+        }
 
     return filtered_page(request, "routing/list.html", build, keep=("sort",), page_name="routes")
 
@@ -162,9 +169,12 @@ def route_detail(request, name: str):
                 "bands": charts.bands_figure(bands),
                 "cost_quality": charts.cost_quality_figure(quality, colors),
             },
+            "tables": route_detail_tables(
+                bands=bands, steps=steps, reasons=reasons, quality=quality, shadow=shadow
+            ),
         }
 
-    return filtered_page(request, "routing/detail.html", build, extra={"route": route})
+    return filtered_page(request, "routing/detail.html", build, extra={"route": route}, page_name="route")
 
 
 @require_http_methods(["GET", "POST"])
