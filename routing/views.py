@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from costlens.accounts.decorators import org_admin_required, org_required
 from costlens.dashboard.pages import filtered_page
 from costlens.pricing.normalize import normalize_model
-from costlens.pricing.selectors import price_book_for
+from costlens.pricing.selectors import price_book_for, priced_model_names
 from costlens.usage.selectors import usage_report
 from routing import charts
 from routing.forms import (
@@ -202,7 +202,7 @@ def route_edit(request, name: str):
         "fallback_budget_pct": request.POST.get("fallback_budget_pct")
         if errors
         else (f"{(route.fallback_budget * 100).normalize():f}" if route.fallback_budget is not None else ""),
-        "catalog_models": _catalog_models(request.org),
+        "catalog_models": priced_model_names(request.org),
     }
     return render(request, "routing/edit.html", context, status=400 if errors else 200)
 
@@ -214,14 +214,6 @@ def route_remove(request, name: str):
     route_delete(org=request.org, name=route.name)
     messages.success(request, f"Deleted the configuration of {route.name}; its events are kept.")
     return redirect("routing:list")
-
-
-def _catalog_models(org) -> list[str]:
-    from costlens.pricing.models import ModelPrice, OrgPriceOverride
-
-    names = set(ModelPrice.objects.values_list("model", flat=True))
-    names |= set(OrgPriceOverride.objects.filter(org=org).values_list("model", flat=True))
-    return sorted(names)
 
 
 COMPARE_ROWS = [
@@ -286,7 +278,11 @@ def whatif(request):
     # Missing fields (a link with just ?route=) start from the last 7 days and the first route.
     data = {"route": names[0] if names else "", "start": start, "end": end, **request.GET.dict()}
     form = WhatIfForm(data, routes=names)
-    context: dict = {"form": form, "has_routes": bool(names), "catalog_models": _catalog_models(request.org)}
+    context: dict = {
+        "form": form,
+        "has_routes": bool(names),
+        "catalog_models": priced_model_names(request.org),
+    }
     if names and form.is_valid():
         org = request.org
         route = Route.objects.get(org=org, name=form.cleaned_data["route"])
